@@ -1,0 +1,67 @@
+# AffectNet face crops for SimFLE pretraining: two global views at 224 and
+# one face view at 112 per image. No labels are read.
+dataset_type = 'FaceImageFolder'
+data_root = 'data/affectnet/'
+
+global_view_pipeline = [
+    dict(
+        type='RandomResizedCrop',
+        scale=224,
+        crop_ratio_range=(0.08, 1.0),
+        aspect_ratio_range=(3. / 4., 4. / 3.),
+        interpolation='bilinear',
+        backend='pillow'),
+    dict(type='RandomFlip', prob=0.5),
+    dict(
+        type='RandomApply',
+        transforms=[
+            dict(
+                type='HueSafeColorJitter',
+                brightness=0.8,
+                contrast=0.8,
+                saturation=0.8,
+                hue=0.2)
+        ],
+        prob=0.8),
+    # Weights in BGR order: the image is BGR until the data preprocessor.
+    dict(
+        type='RandomGrayscale',
+        prob=0.2,
+        keep_channels=True,
+        channel_weights=(0.114, 0.587, 0.2989)),
+    # Sigma uniform in [0.1, 2.0] on every view. Pillow's blur has no kernel
+    # cut-off; the reference's 23-pixel kernel covers over 5 sigma.
+    dict(
+        type='GaussianBlur',
+        magnitude_range=(0.1, 2.0),
+        magnitude_std='inf',
+        prob=1.0),
+]
+# Faces are square crops, so the short-side resize gives 112x112; the centre
+# crop only guards against non-square files.
+face_view_pipeline = [
+    dict(type='ResizeEdge', scale=112, edge='short'),
+    dict(type='CenterCrop', crop_size=112),
+]
+train_pipeline = [
+    # 'color' reads grayscale files (FER2013, FERPlus) as 3 channels.
+    dict(type='LoadImageFromFile', color_type='color'),
+    dict(
+        type='MultiView',
+        num_views=[2, 1],
+        transforms=[global_view_pipeline, face_view_pipeline]),
+    dict(type='PackInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=64,
+    num_workers=8,
+    persistent_workers=True,
+    drop_last=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    collate_fn=dict(type='default_collate'),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        data_prefix='train_faces',
+        pipeline=train_pipeline))

@@ -1,0 +1,4 @@
+# Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
+from .model_info_hook import SimFLEInfoHook, count_parameters
+
+__all__ = ['SimFLEInfoHook', 'count_parameters']

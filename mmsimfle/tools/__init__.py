@@ -1,0 +1,1 @@
+# Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.

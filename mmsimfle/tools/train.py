@@ -1,0 +1,80 @@
+# Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
+"""Train a model from an mmengine config (SimFLE pretraining and more).
+
+Run as ``python tools/train.py CONFIG``, ``mmsimfle-train CONFIG`` or
+``python -m mmsimfle.tools.train CONFIG``; ``tools/dist_train.sh`` starts
+one process per GPU (or CPU process) through torchrun.
+"""
+import argparse
+import os.path as osp
+
+import mmsimfle  # noqa: F401  (registers modules and mmsimfle:: configs)
+from mmengine.runner import Runner
+
+from .launch import add_common_args, load_config, setup_cpu_distributed
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    """Parse the command line of the train tool."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_common_args(parser)
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or from the latest one in '
+        'the work dir when no path is given')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='mixed precision with mmengine AmpOptimWrapper (GPU only)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale lr by total batch / auto_scale_lr.base_batch_size')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='skip validation during training, where the config has it')
+    return parser.parse_args(argv)
+
+
+def build_config(args: argparse.Namespace):
+    """Load the config and apply the train-only options."""
+    cfg = load_config(args)
+    if args.amp:
+        if cfg.optim_wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.auto_scale_lr:
+        if cfg.get('auto_scale_lr') is None:
+            raise ValueError(
+                f'--auto-scale-lr needs auto_scale_lr.base_batch_size in '
+                f'{args.config}')
+        cfg.auto_scale_lr.enable = True
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise FileNotFoundError(
+                f'--resume checkpoint {args.resume!r} not found')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    setup_cpu_distributed(cfg)
+    return cfg
+
+
+def main(argv=None) -> None:
+    """Build the Runner from the config and train."""
+    args = parse_args(argv)
+    cfg = build_config(args)
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
