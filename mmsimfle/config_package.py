@@ -1,13 +1,20 @@
 # Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
 """Let mmengine configs inherit mmsimfle's configs as ``mmsimfle::...``.
 
-mmengine 0.10.7 resolves ``_base_ = 'pkg::path'`` only for the packages
-in its hard-coded ``MODULE2PACKAGE`` table, and then reads the config from
-``<installed package>/.mim/configs/path``. mmsimfle ships its configs
-there (``mmsimfle/.mim/configs``) and adds itself to the table on import,
-so any entry point that imports mmsimfle before parsing a config
-(``tools/train.py``, ``mmsimfle-train``) accepts
-``_base_ = 'mmsimfle::simfle/simfle_r50_8xb64_affectnet.py'``.
+mmengine 0.10.7 resolves ``_base_ = 'pkg::path'`` in three steps, and
+each one needs something from the package:
+
+1. ``pkg`` must be in its hard-coded ``MODULE2PACKAGE`` table: mmsimfle
+   adds itself on import, so any entry point that imports mmsimfle before
+   parsing a config (``tools/train.py``, ``mmsimfle-train``) accepts
+   ``_base_ = 'mmsimfle::simfle/simfle_r50_8xb64_affectnet.py'``.
+2. It reads ``<installed package>/.mim/model-index.yml`` first and only
+   falls back to ``.mim/configs/path`` when that index does not list the
+   config; a missing index is a ``FileNotFoundError`` for the index, not
+   for the config. mmsimfle ships an index and its configs there.
+3. Every dict with a ``type`` taken from the base gets
+   ``_scope_='mmsimfle'`` and is built from the registry nodes of that
+   scope, which ``mmsimfle.registry`` creates.
 """
 import os.path as osp
 
@@ -17,7 +24,8 @@ PACKAGE_NAME = 'mmsimfle'
 
 
 def register_config_package() -> None:
-    """Add mmsimfle to mmengine's table of packages with configs."""
+    """Add mmsimfle to mmengine's table and create its registry nodes."""
+    from . import registry  # noqa: F401  (the ``mmsimfle`` scope)
     config_utils.MODULE2PACKAGE.setdefault(PACKAGE_NAME, PACKAGE_NAME)
 
 

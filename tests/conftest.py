@@ -10,6 +10,11 @@ import pytest
 warnings.filterwarnings('ignore', message='Fail to import')
 
 import mmsimfle  # noqa: E402,F401  (registers the modules)
+from mmpretrain.utils import register_all_modules  # noqa: E402
+
+# Configs use default_scope='mmpretrain'; nested transforms such as
+# MultiView are built from the default scope's registry.
+register_all_modules(init_default_scope=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = REPO_ROOT / 'configs'

@@ -56,7 +56,28 @@ def load_config(args: argparse.Namespace) -> Config:
                        'test_dataloader'):
             if cfg.get(loader) is not None:
                 cfg[loader].dataset.data_root = args.data_root
+    drop_collate_fn_scope(cfg)
     return cfg
+
+
+def drop_collate_fn_scope(cfg: Config) -> None:
+    """Remove the ``_scope_`` that inheritance puts into ``collate_fn``.
+
+    A config that inherits a dataloader through ``_base_ = 'pkg::...'``
+    (``mmsimfle::`` or ``mmpretrain::``) gets ``_scope_='pkg'`` in its
+    ``collate_fn`` dict. mmengine 0.10.7's Runner passes every key of that
+    dict except ``type`` to the collate function, so the first batch fails
+    with ``default_collate() got an unexpected keyword argument '_scope_'``.
+    The collate functions live in MMEngine's ``FUNCTIONS`` registry, which
+    the Runner searches without a scope, so the key is only dropped.
+    """
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader_cfg = cfg.get(loader)
+        if loader_cfg is None:
+            continue
+        collate_fn = loader_cfg.get('collate_fn')
+        if isinstance(collate_fn, dict):
+            collate_fn.pop('_scope_', None)
 
 
 def setup_cpu_distributed(cfg: Config) -> None:
