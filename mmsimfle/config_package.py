@@ -10,8 +10,9 @@ each one needs something from the package:
    ``_base_ = 'mmsimfle::simfle/simfle_r50_8xb64_affectnet.py'``.
 2. It reads ``<installed package>/.mim/model-index.yml`` first and only
    falls back to ``.mim/configs/path`` when that index does not list the
-   config; a missing index is a ``FileNotFoundError`` for the index, not
-   for the config. mmsimfle ships an index and its configs there.
+   config. Without the index every such config fails with a
+   ``FileNotFoundError`` for the index, so mmsimfle ships an (empty)
+   index and its configs there.
 3. Every dict with a ``type`` taken from the base gets
    ``_scope_='mmsimfle'`` and is built from the registry nodes of that
    scope, which ``mmsimfle.registry`` creates.

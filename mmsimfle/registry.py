@@ -10,7 +10,7 @@ must exist (mmengine also imports ``mmsimfle.registry`` to find it).
 
 Each node here is a child of the MMPretrain node of the same name (or of
 the MMEngine root where MMPretrain has none, as for ``FUNCTIONS``) and
-holds nothing itself, so a name looked up in scope ``mmsimfle`` resolves
+contains no modules itself, so a name looked up in scope ``mmsimfle`` resolves
 exactly as in scope ``mmpretrain``: first MMPretrain's modules, which
 include mmsimfle's, then MMEngine's.
 """
