@@ -41,7 +41,11 @@ def write_lfw_subset_faces(folder: str) -> int:
         path = osp.join(folder, f'lfw_face_{index:03d}.png')
         if not osp.exists(path):
             pixels = np.clip(np.rint(face * 255), 0, 255).astype(np.uint8)
-            cv2.imwrite(path, pixels)
+            # Write, then rename: processes of a distributed run may fill
+            # the folder at the same time and must never read half a file.
+            partial = f'{path}.{os.getpid()}.partial.png'
+            cv2.imwrite(partial, pixels)
+            os.replace(partial, path)
     return len(faces)
 
 
