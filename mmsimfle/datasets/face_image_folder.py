@@ -43,8 +43,13 @@ def write_lfw_subset_faces(folder: str) -> int:
             pixels = np.clip(np.rint(face * 255), 0, 255).astype(np.uint8)
             # Write, then rename: processes of a distributed run may fill
             # the folder at the same time and must never read half a file.
-            partial = f'{path}.{os.getpid()}.partial.png'
-            cv2.imwrite(partial, pixels)
+            # The partial name has no image extension, so no scan lists it.
+            partial = f'{path}.{os.getpid()}.partial'
+            ok, encoded = cv2.imencode('.png', pixels)
+            if not ok:
+                raise RuntimeError(f'failed to encode {path} as PNG')
+            with open(partial, 'wb') as file:
+                file.write(encoded.tobytes())
             os.replace(partial, path)
     return len(faces)
 
