@@ -16,9 +16,16 @@ each one needs something from the package:
 3. Every dict with a ``type`` taken from the base gets
    ``_scope_='mmsimfle'`` and is built from the registry nodes of that
    scope, which ``mmsimfle.registry`` creates.
+
+mmengine finds ``<installed package>`` from the distribution metadata,
+which for an editable install (``pip install -e .``) points at
+site-packages instead of the checkout. mmsimfle therefore wraps the lookup
+so that ``mmsimfle`` resolves to the folder of the imported package, in any
+kind of install.
 """
 import os.path as osp
 
+from mmengine.config import config as config_module
 from mmengine.config import utils as config_utils
 
 PACKAGE_NAME = 'mmsimfle'
@@ -28,6 +35,22 @@ def register_config_package() -> None:
     """Add mmsimfle to mmengine's table and create its registry nodes."""
     from . import registry  # noqa: F401  (the ``mmsimfle`` scope)
     config_utils.MODULE2PACKAGE.setdefault(PACKAGE_NAME, PACKAGE_NAME)
+    lookup = config_module.get_installed_path
+    if not getattr(lookup, 'resolves_mmsimfle', False):
+        config_module.get_installed_path = _installed_path_with_mmsimfle(
+            lookup)
+
+
+def _installed_path_with_mmsimfle(lookup):
+    """Wrap mmengine's package path lookup to find this package's folder."""
+
+    def get_installed_path(package: str) -> str:
+        if package == PACKAGE_NAME:
+            return osp.dirname(osp.abspath(__file__))
+        return lookup(package)
+
+    get_installed_path.resolves_mmsimfle = True
+    return get_installed_path
 
 
 def packaged_config_dir() -> str:
