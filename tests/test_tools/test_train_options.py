@@ -62,3 +62,11 @@ def test_cfg_options_override_nested_keys():
                      'train_dataloader.batch_size=8')
     assert cfg.model.backbone.depth == 34
     assert cfg.train_dataloader.batch_size == 8
+
+
+def test_test_tool_rejects_pretraining_config(tmp_path):
+    from mmsimfle.tools.test import main as test_main
+    checkpoint = tmp_path / 'epoch_1.pth'
+    checkpoint.write_bytes(b'')
+    with pytest.raises(ValueError, match='has no test_dataloader'):
+        test_main([str(CPU_CONFIG), str(checkpoint)])
