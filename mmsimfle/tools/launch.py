@@ -57,7 +57,21 @@ def load_config(args: argparse.Namespace) -> Config:
             if cfg.get(loader) is not None:
                 cfg[loader].dataset.data_root = args.data_root
     drop_collate_fn_scope(cfg)
+    set_metric_output_dirs(cfg)
     return cfg
+
+
+def set_metric_output_dirs(cfg: Config) -> None:
+    """Point ExpressionMetric's confusion matrix files into the work dir."""
+    out_dir = osp.join(cfg.work_dir, 'confusion_matrices')
+    for key in ('val_evaluator', 'test_evaluator'):
+        evaluator = cfg.get(key)
+        metrics = evaluator if isinstance(evaluator, list) else [evaluator]
+        for metric in metrics:
+            if (isinstance(metric, dict)
+                    and metric.get('type') == 'ExpressionMetric'
+                    and metric.get('out_dir') is None):
+                metric['out_dir'] = out_dir
 
 
 def drop_collate_fn_scope(cfg: Config) -> None:

@@ -34,6 +34,11 @@ def parse_args(argv=None) -> argparse.Namespace:
         action='store_true',
         help='scale lr by total batch / auto_scale_lr.base_batch_size')
     parser.add_argument(
+        '--no-test',
+        action='store_true',
+        help='skip the test split that runs after training, where the '
+        'config has one (as the linear-probe configs do)')
+    parser.add_argument(
         '--no-validate',
         action='store_true',
         help='skip validation during training, where the config has it')
@@ -74,6 +79,15 @@ def main(argv=None) -> None:
     cfg = build_config(args)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    if not args.no_test and has_test_split(cfg):
+        # The reported result is the model of the last epoch.
+        runner.test()
+
+
+def has_test_split(cfg) -> bool:
+    """Return whether the config defines a test loop, data and metric."""
+    keys = ('test_dataloader', 'test_evaluator', 'test_cfg')
+    return all(cfg.get(key) is not None for key in keys)
 
 
 if __name__ == '__main__':
