@@ -8,6 +8,7 @@ from .config_package import register_config_package
 from .version import __version__
 
 from . import datasets, engine, models  # noqa: E402,F401  (registration)
+from . import visualization  # noqa: E402,F401
 from . import evaluation  # noqa: E402,F401  (registration)
 
 register_config_package()

@@ -73,7 +73,7 @@ face_view_pipeline = [
     dict(type='CenterCrop', crop_size=face_size),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile', color_type='color'),
+    dict(type='LoadFaceImage', on_error='skip'),
     dict(
         type='MultiView',
         num_views=[2, 1],

@@ -44,8 +44,9 @@ face_view_pipeline = [
     dict(type='CenterCrop', crop_size=112),
 ]
 train_pipeline = [
-    # 'color' reads grayscale files (FER2013, FERPlus) as 3 channels.
-    dict(type='LoadImageFromFile', color_type='color'),
+    # Grayscale files (FER2013, FERPlus) become 3 channels; an unreadable
+    # file is skipped with a warning and replaced by another sample.
+    dict(type='LoadFaceImage', on_error='skip'),
     dict(
         type='MultiView',
         num_views=[2, 1],

@@ -4,14 +4,14 @@ data_root = 'data/rafdb/basic/'
 num_classes = 7
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', color_type='color'),
+    dict(type='LoadFaceImage', on_error='skip'),
     dict(type='CropFaceBox'),
     dict(type='RandomResizedCrop', scale=224, backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', color_type='color'),
+    dict(type='LoadFaceImage', on_error='raise'),
     dict(type='CropFaceBox'),
     dict(type='Resize', scale=(224, 224), backend='pillow'),
     dict(type='PackInputs'),

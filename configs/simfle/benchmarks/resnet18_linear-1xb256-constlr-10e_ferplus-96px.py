@@ -20,13 +20,13 @@ model = dict(
     head=dict(in_channels=512))
 
 train_pipeline = [
-    dict(type='LoadImageFromFile', color_type='color'),
+    dict(type='LoadFaceImage', on_error='skip'),
     dict(type='RandomResizedCrop', scale=image_size, backend='pillow'),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
     dict(type='PackInputs'),
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile', color_type='color'),
+    dict(type='LoadFaceImage', on_error='raise'),
     dict(type='Resize', scale=(image_size, image_size), backend='pillow'),
     dict(type='PackInputs'),
 ]
