@@ -74,6 +74,9 @@ face_view_pipeline = [
 ]
 train_pipeline = [
     dict(type='LoadFaceImage', on_error='skip'),
+    # Crops to the annotated face box where the data set gives one
+    # (AffectNet); a no-op for folders of face crops.
+    dict(type='CropFaceBox'),
     dict(
         type='MultiView',
         num_views=[2, 1],

@@ -85,10 +85,10 @@ class AffectNet(BaseDataset):
         """Read the CSV, leave out the non-class codes and log the counts."""
         image_folder = self.img_prefix
         data_list = []
-        excluded = Counter()
-        kept = Counter()
+        excluded_per_code = Counter()
+        kept_per_code = Counter()
         num_rows = 0
-        with open(self.ann_file, newline='', encoding='utf-8') as file:
+        with open(self.ann_file, newline='', encoding='utf-8-sig') as file:
             for row_number, row in enumerate(csv.reader(file), start=1):
                 if not row:
                     continue  # A blank line, e.g. at the end of the file.
@@ -96,12 +96,12 @@ class AffectNet(BaseDataset):
                     continue
                 num_rows += 1
                 path, box, code = self._parse_row(row, row_number)
-                # Codes 8-10 (None, Uncertain, No-Face) are never a class;
-                # 7 (Contempt) is one only when num_classes=8.
+                # Codes 8-10 (None, Uncertain, No-Face) are never a class,
+                # and 7 (Contempt) is one only when num_classes=8.
                 if code >= self.num_classes:
-                    excluded[code] += 1
+                    excluded_per_code[code] += 1
                     continue
-                kept[code] += 1
+                kept_per_code[code] += 1
                 info = dict(img_path=osp.join(image_folder, path))
                 if self.crop_face:
                     info['face_bbox'] = box
@@ -110,8 +110,10 @@ class AffectNet(BaseDataset):
                 data_list.append(info)
 
         self.num_rows = num_rows
-        self.excluded_counts = dict(sorted(excluded.items()))
-        self.class_counts = [kept[index] for index in range(self.num_classes)]
+        self.excluded_counts = dict(sorted(excluded_per_code.items()))
+        self.class_counts = [
+            kept_per_code[index] for index in range(self.num_classes)
+        ]
         self._log_counts(len(data_list))
         return data_list
 
@@ -128,9 +130,11 @@ class AffectNet(BaseDataset):
         try:
             box = tuple(int(value) for value in row[1:5])
         except ValueError:
+            box = None
+        if box is None:
             raise ValueError(
                 f'{where}: the face box {row[1:5]} is invalid; face_x, '
-                'face_y, face_width and face_height must be integers') from None
+                'face_y, face_width and face_height must be integers')
         try:
             code = int(row[EXPRESSION_COLUMN])
         except ValueError:

@@ -23,7 +23,8 @@ SPLIT_FOLDERS = {
 LABEL_MODES = ('majority', 'probability')
 # label.csv columns: image name, face box string, then the 10 vote counts.
 NUM_COLUMNS = 2 + len(VOTE_NAMES)
-BOX_PATTERN = re.compile(r'^\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)$')
+BOX_PATTERN = re.compile(
+    r'^\(\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)$')
 
 
 def remove_single_votes(votes: np.ndarray) -> np.ndarray:
@@ -56,7 +57,7 @@ def majority_vote(votes: np.ndarray) -> int:
 def emotion_distribution(votes: np.ndarray) -> Optional[np.ndarray]:
     """Return the 8 emotion counts normalised to sum 1, float32 (8,).
 
-    Single votes are removed first; the unknown and NF counts are not used.
+    Single votes are removed first. The unknown and NF counts are not used.
     Returns None when no emotion vote is left.
     """
     emotion_votes = remove_single_votes(votes)[:len(EMOTIONS)]
@@ -82,10 +83,11 @@ class FERPlus(BaseDataset):
     """FERPlus in the folder layout of Microsoft's FERPlus generator.
 
     ``data_root/FER2013Train``, ``FER2013Valid`` and ``FER2013Test`` each
-    hold the 48x48 images and a ``label.csv`` without header: image name,
-    face box string such as ``"(0, 0, 48, 48)"``, then the vote counts of
-    neutral, happiness, surprise, sadness, anger, disgust, fear, contempt,
-    unknown and NF (not a face).
+    contain the 48x48 images and a ``label.csv`` without header. A row of
+    ``label.csv`` has the image name and a face box string such as
+    ``"(0, 0, 48, 48)"``. The vote counts of neutral, happiness, surprise,
+    sadness, anger, disgust, fear, contempt, unknown and NF (not a face)
+    follow.
 
     Label modes, both after setting every count of exactly 1 to 0:
 
@@ -200,14 +202,14 @@ class FERPlus(BaseDataset):
         rows = []
         seen = set()
         num_rows = 0
-        with open(self.ann_file, newline='', encoding='utf-8') as file:
+        with open(self.ann_file, newline='', encoding='utf-8-sig') as file:
             for row_number, row in enumerate(csv.reader(file), start=1):
                 if not row:
                     continue  # A blank line, e.g. at the end of the file.
                 num_rows += 1
                 name, votes = self._parse_row(row, row_number)
                 # A name listed twice is the same picture in two FER2013
-                # rows; keeping the first row is deterministic.
+                # rows. Keeping the first row is deterministic.
                 if name in seen:
                     continue
                 seen.add(name)

@@ -6,7 +6,7 @@ from mmengine.logging import MMLogger
 from mmpretrain.datasets import BaseDataset
 from mmpretrain.registry import DATASETS
 
-# RAF-DB labels 1-7 in order; class id = label - 1.
+# Class names of the RAF-DB labels 1-7, in order. The class id is label - 1.
 RAFDB_CLASSES = ('surprise', 'fear', 'disgust', 'happiness', 'sadness',
                  'anger', 'neutral')
 SPLITS = ('train', 'test')
@@ -47,8 +47,8 @@ class RAFDB(BaseDataset):
                  with_label: bool = True,
                  **kwargs) -> None:
         if split not in SPLITS:
-            raise ValueError(
-                f'RAFDB: split={split!r} is invalid; use one of {list(SPLITS)}')
+            raise ValueError(f'RAFDB: split={split!r} is invalid; use one of '
+                             f'{list(SPLITS)}')
         metainfo = kwargs.pop('metainfo', None) or {}
         if 'classes' in kwargs or 'classes' in metainfo:
             raise ValueError(
@@ -71,7 +71,7 @@ class RAFDB(BaseDataset):
         class_counts = [0] * len(RAFDB_CLASSES)
         num_lines = 0
         data_list = []
-        with open(self.ann_file, encoding='utf-8') as file:
+        with open(self.ann_file, encoding='utf-8-sig') as file:
             for line_number, line in enumerate(file, start=1):
                 if not line.strip():
                     continue

@@ -21,7 +21,7 @@ class SFEW(BaseDataset):
     ``data_root/Train`` and ``data_root/Val`` each hold the class folders
     Angry, Disgust, Fear, Happy, Neutral, Sad and Surprise. Their images
     have class ids 0-6 in that alphabetical order. Every class folder must
-    exist; other folders are ignored with a warning. Images are the files
+    exist, and other folders are ignored with a warning. Images are the files
     directly in a class folder whose extension is in ``extensions``. The
     per-class counts are logged.
 

@@ -129,8 +129,8 @@ def extract_backbone(state_dict: Dict[str, torch.Tensor],
     if not backbone:
         heads = sorted({key.split('.', 1)[0] + '.' for key in state_dict})
         raise BackboneConversionError(
-            f'no key starts with {prefix!r}; the top-level key prefixes are: '
-            f'{_list_keys(heads) or "none (empty state dict)"}')
+            f'no key starts with {prefix!r}. The top-level key prefixes are: '
+            f'{", ".join(heads) or "none (empty state dict)"}')
     return backbone
 
 
@@ -150,7 +150,7 @@ def detect_depth(backbone: Dict[str, torch.Tensor]) -> int:
             return depth
     raise BackboneConversionError(
         f'the backbone has {counts} {block} blocks in layer1..layer4, which '
-        f'is no ResNet of depth {sorted(RESNET_ARCHS)}')
+        f'matches no ResNet depth in {sorted(RESNET_ARCHS)}')
 
 
 def map_key(key: str, output_format: str) -> Optional[str]:
@@ -180,7 +180,7 @@ def reference_state_dict(output_format: str,
     from mmpretrain.models.backbones import ResNet
 
     # mmpretrain's ResNet calls Tensor.item() in __init__, which the meta
-    # device rejects, so it is built on the CPU (0.25 s for ResNet-152).
+    # device rejects, so it is built on the CPU.
     return ResNet(depth=depth).state_dict()
 
 
@@ -197,24 +197,25 @@ def check_against_reference(converted: Dict[str, torch.Tensor],
     ]
     problems = []
     if missing:
-        problems.append(f'{len(missing)} missing keys: {_list_keys(missing)}')
+        problems.append(f'{len(missing)} missing keys: {_list_keys(missing)}.')
     if unexpected:
         problems.append(f'{len(unexpected)} unexpected keys: '
-                        f'{_list_keys(unexpected)}')
+                        f'{_list_keys(unexpected)}.')
     if mismatched:
         problems.append(f'{len(mismatched)} shape mismatches (converted != '
-                        f'{target_name}): {_list_keys(mismatched)}')
+                        f'{target_name}): {_list_keys(mismatched)}.')
     if problems:
         raise BackboneConversionError(
-            f'the converted backbone does not match {target_name}: ' +
-            '; '.join(problems))
+            f'the converted backbone does not match {target_name}. ' +
+            ' '.join(problems))
 
 
 def read_backbone_cfg(meta: dict) -> dict:
     """Return the literal settings of ``model.backbone`` in ``meta['cfg']``.
 
     mmengine's Runner stores the config text in the checkpoint meta. It is
-    parsed without being run; settings that are not literals are left out.
+    parsed without being run, and settings that are not literals are left
+    out.
     Returns an empty dict when the meta has no parsable config.
     """
     cfg_text = meta.get('cfg')
@@ -299,8 +300,8 @@ def convert_backbone(state_dict: Dict[str, torch.Tensor],
         raise BackboneConversionError(
             'the checkpoint was trained with ResNet settings that '
             "torchvision's resnet does not have: " + ', '.join(structural) +
-            '; convert with --format mmpretrain and build mmpretrain ResNet '
-            'with the same settings')
+            '. Convert with --format mmpretrain and build mmpretrain ResNet '
+            'with the same settings.')
 
     prefix = SOURCE_PREFIXES[source]
     backbone = extract_backbone(state_dict, prefix)
@@ -316,7 +317,9 @@ def convert_backbone(state_dict: Dict[str, torch.Tensor],
     if unmapped:
         raise BackboneConversionError(
             f'{len(unmapped)} backbone keys match no ResNet key rule: '
-            f'{_list_keys(unmapped)}')
+            f'{_list_keys(unmapped)}. Only mmpretrain ResNet backbones with BN '
+            "layers (type='ResNet', not ResNetV1c, ResNetV1d, ResNeXt or "
+            'SEResNet) can be converted.')
 
     detected = detect_depth(backbone)
     if depth is not None and depth != detected:
@@ -354,9 +357,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--format',
         choices=FORMATS,
         default='mmpretrain',
-        help='mmpretrain: keys of mmpretrain ResNet in an mmengine '
-        'checkpoint; torchvision: keys of torchvision resnet without fc, as '
-        'a plain state dict (default: mmpretrain)')
+        help='mmpretrain writes the keys of mmpretrain ResNet in an mmengine '
+        'checkpoint, torchvision writes the keys of torchvision resnet '
+        'without fc as a plain state dict (default: mmpretrain)')
     parser.add_argument(
         '--source',
         choices=tuple(SOURCE_PREFIXES),
@@ -367,8 +370,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--depth',
         type=int,
         choices=sorted(RESNET_ARCHS),
-        help='expected ResNet depth; fails when the checkpoint has another '
-        '(default: detected from the keys)')
+        help='expected ResNet depth. The conversion fails when the '
+        'checkpoint has another depth (default: detect it from the keys)')
     return parser.parse_args(argv)
 
 
@@ -379,8 +382,8 @@ def main(argv: Optional[List[str]] = None) -> dict:
         raise FileNotFoundError(f'checkpoint {args.input!r} not found')
     if osp.exists(args.output) and osp.samefile(args.input, args.output):
         raise ValueError(
-            f'output {args.output!r} is the input checkpoint; choose another '
-            'output file')
+            f'output {args.output!r} is the input checkpoint. Choose another '
+            'output file.')
 
     state_dict, checkpoint_meta = load_checkpoint_file(args.input)
     backbone_cfg = read_backbone_cfg(checkpoint_meta)

@@ -143,9 +143,9 @@ def normalization_stats(
 def preprocessor_outputs_bgr(data_preprocessor: nn.Module) -> bool:
     """Return True when the model input keeps the BGR order of the loader.
 
-    ``LoadFaceImage`` and mmcv's ``LoadImageFromFile`` read BGR, and SimFLE's
-    flips it to RGB (``to_rgb=True``); without a channel conversion the
-    model sees BGR.
+    ``LoadFaceImage`` and mmcv's ``LoadImageFromFile`` read BGR, and
+    SimFLE's preprocessor flips it to RGB (``to_rgb=True``). Without a
+    channel conversion the model sees BGR.
     """
     return not getattr(data_preprocessor, '_channel_conversion', False)
 

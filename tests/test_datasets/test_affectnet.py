@@ -135,6 +135,15 @@ def test_csv_without_header(tmp_path):
     assert dataset.num_rows == 13
 
 
+def test_csv_with_byte_order_mark(affectnet_root):
+    csv_path = affectnet_root / 'training.csv'
+    csv_path.write_text('\ufeff' + csv_path.read_text(), encoding='utf-8')
+    dataset = AffectNet(data_root=str(affectnet_root), ann_file='training.csv')
+
+    assert len(dataset) == 9
+    assert dataset.num_rows == 13
+
+
 def test_pipeline_crops_face(affectnet_root):
     dataset = DATASETS.build(
         dict(

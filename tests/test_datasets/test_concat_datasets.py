@@ -53,7 +53,7 @@ def test_concat_has_all_images_without_labels(pretraining_datasets):
             ignore_keys=['classes']))
 
     assert isinstance(dataset, ConcatDataset)
-    # FERPlus keeps 6 images, AffectNet 9 and the folder holds 3.
+    # FERPlus keeps 6 images, AffectNet 9 and the folder contains 3.
     assert [len(part) for part in dataset.datasets] == [6, 9, 3]
     assert len(dataset) == 18
     for index in range(len(dataset)):

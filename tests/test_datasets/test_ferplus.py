@@ -13,18 +13,17 @@ from mmpretrain.registry import DATASETS
 from conftest import FERPLUS_ROOT, requires_ferplus
 from mmsimfle.datasets import FERPlus
 
-# Vote order of label.csv:
-# neutral, happiness, surprise, sadness, anger, disgust, fear, contempt,
-# unknown, NF
-# (image name, 10 votes) of the tiny FER2013Train/label.csv; each comment
-# gives the majority outcome.
+# Rows (image name, 10 votes) of the tiny FER2013Train/label.csv. The votes
+# are in label.csv order: neutral, happiness, surprise, sadness, anger,
+# disgust, fear, contempt, unknown, NF. Each comment gives the majority
+# outcome.
 ROWS = [
     # 8 of 10: happiness.
     ('clear_happy.png', (0, 8, 2, 0, 0, 0, 0, 0, 0, 0)),
     # 4 of 10 is no majority, but with the six single votes removed neutral
     # has 4 of 4.
     ('outlier_neutral.png', (4, 0, 1, 1, 1, 1, 1, 1, 0, 0)),
-    # 3 of 10 is no majority; after outlier removal contempt has 3 of 5.
+    # 3 of 10 is no majority, but after outlier removal contempt has 3 of 5.
     ('outlier_contempt.png', (0, 1, 0, 2, 1, 1, 1, 3, 1, 0)),
     # After outlier removal surprise has 4 of 8: exactly half -> unknown.
     ('exact_half.png', (0, 0, 4, 1, 2, 1, 2, 0, 0, 0)),
@@ -38,7 +37,7 @@ ROWS = [
     ('duplicate.png', (0, 10, 0, 0, 0, 0, 0, 0, 0, 0)),
     # No image file on disk -> skipped.
     ('missing.png', (0, 0, 0, 0, 10, 0, 0, 0, 0, 0)),
-    # Only a single neutral vote besides unknown -> unknown; in probability
+    # Only a single neutral vote besides unknown -> unknown. In probability
     # mode no emotion vote is left.
     ('no_emotion.png', (1, 0, 0, 0, 0, 0, 0, 0, 9, 0)),
     # Only 7 votes: 4 of 7 is a majority.
@@ -165,8 +164,9 @@ def test_probability_mode(ferplus_root, log_messages):
         np.testing.assert_allclose(score, expected, rtol=1e-6, err_msg=name)
         assert items[name]['gt_label'] == PROBABILITY_LABELS[name], name
     assert dataset.dropped_counts == {'no emotion vote': 1}
-    assert any('dropped 1 as no emotion vote' in m and 'kept 10' in m
-               for m in log_messages)
+    message = next(m for m in log_messages if m.startswith('FERPlus'))
+    assert 'dropped 1 as no emotion vote' in message
+    assert 'kept 10' in message
 
 
 def test_without_label_keeps_same_images(ferplus_root):
@@ -296,7 +296,10 @@ def test_real_ferplus_test_majority():
     assert dataset.num_missing == 0
     assert dataset.class_counts == [outcomes[i] for i in range(8)]
     assert len(dataset) == sum(outcomes[i] for i in range(8))
-    assert dataset.dropped_counts == {'unknown': outcomes[8], 'NF': outcomes[9]}
+    assert dataset.dropped_counts == {
+        'unknown': outcomes[8],
+        'NF': outcomes[9]
+    }
     assert Counter(dataset.get_gt_labels().tolist()) == {
         i: outcomes[i]
         for i in range(8) if outcomes[i]

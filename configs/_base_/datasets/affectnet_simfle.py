@@ -47,6 +47,9 @@ train_pipeline = [
     # Grayscale files (FER2013, FERPlus) become 3 channels; an unreadable
     # file is skipped with a warning and replaced by another sample.
     dict(type='LoadFaceImage', on_error='skip'),
+    # Crops to the annotated face box where the data set gives one
+    # (AffectNet); a no-op for folders of face crops.
+    dict(type='CropFaceBox'),
     dict(
         type='MultiView',
         num_views=[2, 1],

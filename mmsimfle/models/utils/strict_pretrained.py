@@ -32,22 +32,22 @@ def _list_keys(keys: List[str]) -> str:
 class StrictPretrainedInit:
     """Initialize a module from a checkpoint, requiring an exact match.
 
-    mmengine's ``Pretrained`` initializer only logs a warning when keys are
-    missing or the prefix matches nothing, and leaves those weights random.
-    This one raises ``ValueError`` before it changes any weight when the
+    mmengine's ``Pretrained`` initializer (mmengine 0.10.7) only logs a
+    warning when keys are missing or unexpected or shapes differ, and leaves
+    those weights random. This one raises ``ValueError`` before it changes any weight when the
     prefix matches no key, when a key of the module or the checkpoint has
     no counterpart, or when shapes differ. Missing ``num_batches_tracked``
     buffers are accepted, as mmengine's ``load_state_dict`` does, because
     BN layers with a set momentum do not read them.
 
-    After loading, the initializer keeps later initialization steps of the
-    module's own ``init_weights`` from overwriting the weights: it sets
-    ``zero_init_residual = False`` where the module has that attribute
-    (mmpretrain's ResNet zeroes the last BN of each block otherwise, and
-    does so only for ``type='Pretrained'``), and marks every ``BaseModule``
-    inside as initialized so that their ``init_cfg`` is not applied.
-    Initializers listed after this one in the same ``init_cfg`` list still
-    run, so put it last.
+    mmengine runs this initializer before the rest of the module's
+    ``init_weights``, so after loading it keeps those later steps from
+    overwriting the weights. It sets ``zero_init_residual = False`` where
+    the module has that attribute, because mmpretrain's ResNet zeroes the
+    last BN of each block unless its ``init_cfg`` has ``type='Pretrained'``.
+    It also marks every ``BaseModule`` inside as initialized, so that their
+    own ``init_cfg`` is not applied. Initializers listed after this one in
+    the same ``init_cfg`` list still run, so put it last.
 
     The type is registered in MMPretrain's ``WEIGHT_INITIALIZERS``, which
     the ``default_scope='mmpretrain'`` of the configs selects. Without that
@@ -84,9 +84,10 @@ class StrictPretrainedInit:
         self.map_location = map_location
 
     def __call__(self, module: nn.Module) -> None:
+        keys = 'all keys' if self.prefix is None else f'{self.prefix!r} keys'
         print_log(
-            f'load {self.prefix or "all keys"} in {type(module).__name__} '
-            f'from {self.checkpoint} (strict)',
+            f'load {keys} of {self.checkpoint} into '
+            f'{type(module).__name__} (strict)',
             logger='current')
         state_dict = self._load_state_dict()
         self._check_match(module, state_dict)
@@ -120,8 +121,8 @@ class StrictPretrainedInit:
             heads = sorted({key.split('.', 1)[0] + '.' for key in state_dict})
             raise ValueError(
                 f'StrictPretrained: no key of checkpoint {self.checkpoint!r} '
-                f'starts with prefix {self.prefix!r}; its {len(state_dict)} '
-                f'keys start with: {_list_keys(heads)}. {_USAGE_HINT}')
+                f'starts with prefix {self.prefix!r}. Its {len(state_dict)} '
+                f'keys start with: {", ".join(heads)}. {_USAGE_HINT}')
         return selected
 
     def _check_match(self, module: nn.Module, state_dict: Dict) -> None:
@@ -139,21 +140,21 @@ class StrictPretrainedInit:
         problems = []
         if missing:
             problems.append(f'{len(missing)} missing keys (in the module, not '
-                            f'in the checkpoint): {_list_keys(missing)}')
+                            f'in the checkpoint): {_list_keys(missing)}.')
         if unexpected:
             problems.append(f'{len(unexpected)} unexpected keys (in the '
                             'checkpoint, not in the module): '
-                            f'{_list_keys(unexpected)}')
+                            f'{_list_keys(unexpected)}.')
         if mismatched:
             problems.append(f'{len(mismatched)} shape mismatches (checkpoint '
-                            f'!= module): {_list_keys(mismatched)}')
+                            f'!= module): {_list_keys(mismatched)}.')
         if problems:
             raise ValueError(
                 f'StrictPretrained: checkpoint {self.checkpoint!r} with '
                 f'prefix {self.prefix!r} does not match '
-                f'{type(module).__name__} ({len(expected)} keys, '
-                f'{len(state_dict)} loaded): ' + '; '.join(problems) +
-                f'. {_USAGE_HINT}')
+                f'{type(module).__name__} ({len(expected)} module keys, '
+                f'{len(state_dict)} checkpoint keys). ' + ' '.join(problems) +
+                f' {_USAGE_HINT}')
 
     @staticmethod
     def _protect_loaded_weights(module: nn.Module) -> None:
