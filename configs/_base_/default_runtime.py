@@ -9,7 +9,15 @@ default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=3),
     sampler_seed=dict(type='DistSamplerSeedHook'),
 )
-custom_hooks = [dict(type='SimFLEInfoHook')]
+# RandomStateHook stores the random generator states in each checkpoint, so
+# that --resume repeats the random draws of an uninterrupted run.
+# NonFiniteLossHook stops training at the first NaN or inf loss term, before
+# the backward pass, and never writes a checkpoint with NaN or inf weights.
+custom_hooks = [
+    dict(type='SimFLEInfoHook'),
+    dict(type='RandomStateHook'),
+    dict(type='NonFiniteLossHook', action='raise'),
+]
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -89,6 +89,8 @@ train_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     dataset=dict(
+        _delete_=True,
+        type='FaceImageFolder',
         data_root='data/ferplus',
         data_prefix='FER2013Train',
         # The first 1,024 images in path order make one sub-sampled epoch.

@@ -1,6 +1,6 @@
 # SimFLE reference recipe: ResNet-50 + ViT-B FaceMAE at 112, 8 GPUs x 64
-# images, SGD lr 0.05 x 512 / 256, cosine over 100 epochs, on AffectNet
-# face crops under data/affectnet/train_faces.
+# images, SGD lr 0.05 x 512 / 256, cosine over 100 epochs, on the AffectNet
+# training images in their official layout under data/affectnet/.
 _base_ = [
     '../_base_/models/simfle_r50.py',
     '../_base_/datasets/affectnet_simfle.py',

@@ -29,10 +29,12 @@ import ast
 import os.path as osp
 import re
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from mmengine.runner import CheckpointLoader
+
+from mmsimfle.models.utils.strict_pretrained import format_key_list
 
 # The source networks inside a SimFLE model and their key prefixes. The
 # target network is ``TargetNetworkEMA(nn.Sequential(backbone, neck))``.
@@ -87,19 +89,8 @@ _STRUCTURAL_DEFAULTS = {
     'dilations': (1, 1, 1, 1),
 }
 
-# How many offending keys an error message lists per kind.
-MAX_LISTED_KEYS = 5
-
-
 class BackboneConversionError(ValueError):
     """A checkpoint that cannot be converted to the requested backbone."""
-
-
-def _list_keys(keys: Sequence[str]) -> str:
-    shown = ', '.join(keys[:MAX_LISTED_KEYS])
-    if len(keys) > MAX_LISTED_KEYS:
-        shown += f', ... ({len(keys) - MAX_LISTED_KEYS} more)'
-    return shown
 
 
 def load_checkpoint_file(path: str) -> Tuple[Dict[str, torch.Tensor], dict]:
@@ -127,10 +118,17 @@ def extract_backbone(state_dict: Dict[str, torch.Tensor],
                            for key, value in state_dict.items()
                            if key.startswith(prefix))
     if not backbone:
-        heads = sorted({key.split('.', 1)[0] + '.' for key in state_dict})
-        raise BackboneConversionError(
-            f'no key starts with {prefix!r}. The top-level key prefixes are: '
-            f'{", ".join(heads) or "none (empty state dict)"}')
+        top_level_prefixes = sorted(
+            {key.split('.', 1)[0] + '.'
+             for key in state_dict}) or ['none (empty state dict)']
+        message = (f'no key starts with {prefix!r}. The top-level key '
+                   f'prefixes are: {", ".join(top_level_prefixes)}.')
+        if 'conv1.weight' in state_dict:
+            # Both output formats use the mmpretrain ResNet key names.
+            message += (' The file is a backbone state dict already, which '
+                        'loads into mmpretrain ResNet and torchvision resnet '
+                        'as it is.')
+        raise BackboneConversionError(message)
     return backbone
 
 
@@ -197,13 +195,14 @@ def check_against_reference(converted: Dict[str, torch.Tensor],
     ]
     problems = []
     if missing:
-        problems.append(f'{len(missing)} missing keys: {_list_keys(missing)}.')
+        problems.append(
+            f'{len(missing)} missing keys: {format_key_list(missing)}.')
     if unexpected:
         problems.append(f'{len(unexpected)} unexpected keys: '
-                        f'{_list_keys(unexpected)}.')
+                        f'{format_key_list(unexpected)}.')
     if mismatched:
         problems.append(f'{len(mismatched)} shape mismatches (converted != '
-                        f'{target_name}): {_list_keys(mismatched)}.')
+                        f'{target_name}): {format_key_list(mismatched)}.')
     if problems:
         raise BackboneConversionError(
             f'the converted backbone does not match {target_name}. ' +
@@ -317,9 +316,9 @@ def convert_backbone(state_dict: Dict[str, torch.Tensor],
     if unmapped:
         raise BackboneConversionError(
             f'{len(unmapped)} backbone keys match no ResNet key rule: '
-            f'{_list_keys(unmapped)}. Only mmpretrain ResNet backbones with BN '
-            "layers (type='ResNet', not ResNetV1c, ResNetV1d, ResNeXt or "
-            'SEResNet) can be converted.')
+            f'{format_key_list(unmapped)}. Only mmpretrain ResNet backbones '
+            "with BN layers (type='ResNet', not ResNetV1c, ResNetV1d, "
+            'ResNeXt or SEResNet) can be converted.')
 
     detected = detect_depth(backbone)
     if depth is not None and depth != detected:

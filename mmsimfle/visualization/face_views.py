@@ -8,7 +8,7 @@ before the ``MultiView`` transform followed by the last transform list of
 import copy
 import os
 import os.path as osp
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import numpy as np
 import torch
@@ -125,13 +125,15 @@ def build_face_view_pipeline(pipeline: Sequence[dict]) -> Compose:
     return Compose([TRANSFORMS.build(cfg) for cfg in transform_cfgs])
 
 
-def load_face_views(paths: Sequence[str],
+def load_face_views(samples: Sequence[Union[str, dict]],
                     pipeline: Compose,
                     size: Optional[int] = None) -> torch.Tensor:
     """Load images through the face view pipeline.
 
     Args:
-        paths (Sequence[str]): Image files.
+        samples (Sequence[str | dict]): Image files, or data infos of a
+            data set (``img_path`` and optional keys such as the
+            ``face_bbox`` that ``CropFaceBox`` crops to).
         pipeline (Compose): From :func:`build_face_view_pipeline`.
         size (int, optional): Expected side of the face views, e.g.
             ``mask_generator.img_size``; a mismatch raises ValueError.
@@ -141,9 +143,12 @@ def load_face_views(paths: Sequence[str],
         (BGR for ``LoadFaceImage`` and mmcv's ``LoadImageFromFile``).
     """
     views = []
-    for path in paths:
+    for sample in samples:
+        info = dict(img_path=sample) if isinstance(sample, str) else dict(
+            sample)
+        path = info.get('img_path')
         try:
-            results = pipeline(dict(img_path=path))
+            results = pipeline(copy.deepcopy(info))
         except Exception as error:
             raise ValueError(
                 f'failed to load {path!r} as a face view: {error}') from error

@@ -195,6 +195,10 @@ def render_mask_grid(panels: MaskPanels,
         label = (f'{names[index]}: channel group {group} of '
                  f'{panels.num_groups}, {panels.num_keep} of {num_patches} '
                  'patches kept')
+        if np.ptp(panels.group_maps[index]) == 0:
+            # All patch scores tie, and the stable ranking of
+            # SemanticMaskGenerator.select_patches keeps the lowest indices.
+            label += ' (constant map: the first patches in index order)'
         canvas[top:top + ROW_LABEL_HEIGHT] = render_text_strip(
             width, ROW_LABEL_HEIGHT,
             [(MARGIN, ROW_LABEL_HEIGHT / 2, label, 'left')])
@@ -282,7 +286,10 @@ def group_maps_caption(group_maps: GroupMaps, scale: int) -> List[str]:
         f'gives the unscaled maximum), {COLORMAP} colour map at '
         f'{int(HEAT_ALPHA * 100)}% over the face view. White frames mark '
         f'the {group_maps.kept_ids.shape[1]} patches that the group keeps '
-        'visible when it is drawn for this image.',
+        'visible when it is drawn for this image. A constant map (max 0: '
+        'every channel of the group is zero after the ReLU) is drawn in the '
+        'lowest colour, and its kept patches are the first ones in index '
+        'order because all scores tie.',
     ]
 
 

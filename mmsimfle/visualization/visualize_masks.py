@@ -138,7 +138,8 @@ def build_model(cfg: Config, checkpoint: str,
 
 def write_png(path: str, image: np.ndarray) -> None:
     """Write a uint8 (H, W, 3) RGB image as PNG."""
-    if not cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+    pixels = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(path, pixels, [cv2.IMWRITE_PNG_COMPRESSION, 9]):
         raise OSError(f'failed to write {path!r}')
 
 

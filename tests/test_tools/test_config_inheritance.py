@@ -89,7 +89,6 @@ train_dataloader = dict(
     persistent_workers=False,
     dataset=dict(
         data_root={data_root!r},
-        data_prefix='faces',
         indices={used_images},
         pipeline=[
             dict(type='LoadImageFromFile', color_type='color'),
@@ -103,6 +102,21 @@ train_cfg = dict(max_epochs=1)
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval=1))
 randomness = dict(seed=0)
 """
+
+
+def write_affectnet(root: Path, count: int) -> None:
+    """Write ``count`` faces and a training.csv in AffectNet's layout.
+
+    One extra row coded No-Face (10) must be left out by the data set.
+    """
+    write_faces(root / 'Manually_Annotated_Images' / '1', count + 1)
+    header = ('subDirectory_filePath,face_x,face_y,face_width,face_height,'
+              'facial_landmarks,expression,valence,arousal')
+    rows = [header]
+    for index in range(count + 1):
+        code = 10 if index == count else index % 8
+        rows.append(f'1/face_{index:02d}.png,4,4,56,56,"1;2",{code},0.1,0.2')
+    (root / 'training.csv').write_text('\n'.join(rows) + '\n')
 
 
 def write_faces(folder: Path, count: int) -> None:
@@ -143,7 +157,7 @@ def project(tmp_path_factory):
     """A downstream project folder with face images and a config."""
     folder = tmp_path_factory.mktemp('downstream_project')
     assert not folder.resolve().is_relative_to(REPO)
-    write_faces(folder / 'data' / 'faces', NUM_IMAGES)
+    write_affectnet(folder / 'data', NUM_IMAGES)
     config = folder / 'my_simfle.py'
     config.write_text(
         DOWNSTREAM_CONFIG.format(
@@ -210,7 +224,8 @@ def test_parsed_config_merges_base_and_overrides(project):
     assert model.target_momentum == pytest.approx(0.01)
     assert model.backbone.norm_cfg == dict(type='BN')
     assert cfg.auto_scale_lr.base_batch_size == 512
-    assert cfg.train_dataloader.dataset.type == 'FaceImageFolder'
+    assert cfg.train_dataloader.dataset.type == 'AffectNet'
+    assert cfg.train_dataloader.dataset.with_label is False
     assert cfg.train_dataloader.dataset.data_root == str(project / 'data')
     # mmengine builds what comes from an mmsimfle:: base in that scope.
     assert model._scope_ == 'mmsimfle'
@@ -236,8 +251,8 @@ def test_installed_tool_trains_downstream_config(train_run, project):
     assert result.returncode == 0, (
         f'mmsimfle.tools.train exited with {result.returncode}:\n'
         f'{output[-6000:]}')
-    assert f'using {USED_IMAGES} of {NUM_IMAGES} images found under ' \
-        f'{project / "data" / "faces"}' in output
+    assert (f'read {NUM_IMAGES + 1} rows, left out 1 No-Face (10), kept '
+            f'{NUM_IMAGES} in 8 classes') in output
     # Builds in the mmsimfle scope must not fall back to other registries.
     assert 'Failed to search registry with scope "mmsimfle"' not in output
     assert 'mmsimfle is not installed' not in output

@@ -181,6 +181,18 @@ def test_group_map_panel_is_heat_overlay(model, inputs):
         crop(grid.image, grid.panel_boxes[0]['group_map']), expected)
 
 
+def test_constant_map_keeps_first_patches(inputs):
+    model = build_model()
+    with torch.no_grad():
+        model.mask_generator.bn.bias.fill_(-1e4)  # every activation is 0
+
+    panels = compute_mask_panels(model, inputs[:1], group=0)
+    num_keep = model.mask_generator.num_keep
+    expected = [0.] * num_keep + [1.] * (panels.mask.shape[1] - num_keep)
+    assert np.ptp(panels.group_maps[0]) == 0
+    assert panels.mask[0].tolist() == expected
+
+
 def test_seed_repeats_random_groups(model, inputs):
     rng_state = torch.get_rng_state()
     first = make_mask_grid(model, inputs, group='random', seed=7)
@@ -335,11 +347,13 @@ def test_find_images_rejects_missing_path(tmp_path):
 
 def test_face_view_pipeline_of_cpu_config(tmp_path):
     cfg = Config.fromfile(str(CPU_CONFIG))
-    transforms = face_view_pipeline_cfg(
-        dataset_pipeline(cfg.train_dataloader.dataset))
-    assert [t['type'] for t in transforms] == [
-        'LoadFaceImage', 'ResizeEdge', 'CenterCrop'
-    ]
+    train_pipeline = dataset_pipeline(cfg.train_dataloader.dataset)
+    transforms = face_view_pipeline_cfg(train_pipeline)
+    types = [t['type'] for t in train_pipeline]
+    position = types.index('MultiView')
+    expected = types[:position] + [t['type'] for t in cfg.face_view_pipeline]
+    assert [t['type'] for t in transforms] == expected
+    assert expected[-2:] == ['ResizeEdge', 'CenterCrop']
 
     write_face_png(tmp_path / 'face.png', 2, size=120)
     pipeline = build_face_view_pipeline(

@@ -56,14 +56,18 @@ def write_faces(folder, count: int) -> list:
 
 class FakeDataset:
 
-    def __init__(self, paths):
+    def __init__(self, paths, face_bbox=None):
         self.paths = paths
+        self.face_bbox = face_bbox
 
     def __len__(self):
         return len(self.paths)
 
     def get_data_info(self, index):
-        return dict(img_path=self.paths[index])
+        info = dict(img_path=self.paths[index])
+        if self.face_bbox is not None:
+            info['face_bbox'] = self.face_bbox
+        return info
 
 
 def fake_runner(tmp_path, paths):
@@ -75,11 +79,12 @@ def fake_runner(tmp_path, paths):
         name=f'hook_test_{uuid.uuid4().hex}',
         vis_backends=[dict(type='LocalVisBackend')],
         save_dir=str(tmp_path / 'vis'))
+    cfg = Config(dict(train_dataloader=dict(dataset=dict(pipeline=PIPELINE))))
     return SimpleNamespace(
         model=model,
         iter=0,
         visualizer=visualizer,
-        cfg=Config(dict(train_dataloader=dict(dataset=dict(pipeline=PIPELINE)))),
+        cfg=cfg,
         train_dataloader=SimpleNamespace(dataset=FakeDataset(paths)))
 
 
@@ -115,8 +120,8 @@ def test_hook_writes_at_interval_iterations(tmp_path):
     assert written_images(tmp_path) == [
         'simfle_masks_3.png', 'simfle_masks_6.png'
     ]
-    image = cv2.imread(str(tmp_path / 'vis' / 'vis_data' / 'vis_image' /
-                           'simfle_masks_3.png'))
+    folder = tmp_path / 'vis' / 'vis_data' / 'vis_image'
+    image = cv2.imread(str(folder / 'simfle_masks_3.png'))
     assert image.shape[2] == 3
 
 
@@ -161,6 +166,22 @@ def test_hook_defaults_to_first_training_images(tmp_path):
     assert hook.images.dtype == torch.uint8
 
 
+def test_hook_crops_training_images_to_face_box(tmp_path):
+    image = np.zeros((80, 80, 3), np.uint8)
+    image[:, 40:] = 255  # the face box below covers the white half only
+    path = tmp_path / 'half.png'
+    cv2.imwrite(str(path), image)
+    runner = fake_runner(tmp_path, [str(path)])
+    runner.train_dataloader.dataset.face_bbox = (40, 0, 40, 80)
+    pipeline = [PIPELINE[0], dict(type='CropFaceBox'), *PIPELINE[1:]]
+    hook = SimFLEMaskVisualizationHook(num_images=1, pipeline=pipeline)
+
+    hook.before_train(runner)
+
+    assert hook.paths == [str(path)]
+    assert (hook.images == 255).all()
+
+
 def test_hook_leaves_batchnorm_and_flags(tmp_path):
     paths = write_faces(tmp_path / 'faces', 2)
     runner = fake_runner(tmp_path, paths)
@@ -173,6 +194,7 @@ def test_hook_leaves_batchnorm_and_flags(tmp_path):
     flags = {name: module.training for name, module in model.named_modules()}
     state = copy.deepcopy(model.state_dict())
     rng_state = torch.get_rng_state()
+    numpy_state = np.random.get_state()
     run_iterations(hook, runner, 1)
 
     assert written_images(tmp_path) == ['simfle_masks_1.png']
@@ -185,6 +207,7 @@ def test_hook_leaves_batchnorm_and_flags(tmp_path):
     for key, value in model.state_dict().items():
         assert torch.equal(value, state[key]), key
     assert torch.equal(torch.get_rng_state(), rng_state)
+    assert np.array_equal(np.random.get_state()[1], numpy_state[1])
 
 
 def test_train_mode_pass_would_change_batchnorm(tmp_path):
@@ -214,6 +237,15 @@ def test_train_mode_pass_would_change_batchnorm(tmp_path):
 def test_hook_rejects_invalid_settings(kwargs):
     with pytest.raises(ValueError):
         SimFLEMaskVisualizationHook(**kwargs)
+
+
+def test_hook_rejects_group_out_of_range(tmp_path):
+    paths = write_faces(tmp_path / 'faces', 1)
+    runner = fake_runner(tmp_path, paths)
+    hook = SimFLEMaskVisualizationHook(image_paths=paths, group=GROUPS)
+
+    with pytest.raises(ValueError, match='out of range'):
+        hook.before_train(runner)
 
 
 def test_hook_rejects_missing_image(tmp_path):

@@ -1,6 +1,9 @@
-# AffectNet face crops for SimFLE pretraining: two global views at 224 and
-# one face view at 112 per image. No labels are read.
-dataset_type = 'FaceImageFolder'
+# AffectNet for SimFLE pretraining, read from its official layout
+# (training.csv and Manually_Annotated_Images/, see docs/datasets.md): each
+# image is cropped to its face box, then gives two global views at 224 and
+# one face view at 112. Labels are not used; images coded None, Uncertain or
+# No-Face (8-10) are left out, with the counts in the log.
+dataset_type = 'AffectNet'
 data_root = 'data/affectnet/'
 
 global_view_pipeline = [
@@ -67,5 +70,9 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        data_prefix='train_faces',
+        ann_file='training.csv',
+        data_prefix='Manually_Annotated_Images',
+        num_classes=8,
+        crop_face=True,
+        with_label=False,
         pipeline=train_pipeline))

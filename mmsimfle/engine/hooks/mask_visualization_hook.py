@@ -96,39 +96,54 @@ class SimFLEMaskVisualizationHook(Hook):
         """Choose the images and load their face views once."""
         model = unwrap_model(runner.model)
         check_simfle(model)
+        num_groups = model.mask_generator.num_groups
+        if self.group != 'random' and not 0 <= self.group < num_groups:
+            raise ValueError(
+                f'SimFLEMaskVisualizationHook: group={self.group} is out of '
+                f'range; the mask generator has {num_groups} groups, so use '
+                f'0 to {num_groups - 1}')
         if self.image_paths is not None:
-            paths = self.image_paths
+            samples = list(self.image_paths)
         else:
-            paths = self._first_training_images(runner)
+            samples = self._first_training_samples(runner)
 
         pipeline_cfg = self.pipeline
         if pipeline_cfg is None:
-            pipeline_cfg = dataset_pipeline(runner.cfg.train_dataloader.dataset)
+            dataset_cfg = runner.cfg.train_dataloader.dataset
+            pipeline_cfg = dataset_pipeline(dataset_cfg)
         pipeline = build_face_view_pipeline(pipeline_cfg)
-        self.images = load_face_views(paths, pipeline,
+        self.images = load_face_views(samples, pipeline,
                                       model.mask_generator.img_size)
-        self.paths = list(paths)
+        self.paths = [
+            sample if isinstance(sample, str) else sample['img_path']
+            for sample in samples
+        ]
         print_log(
-            f'SimFLEMaskVisualizationHook: drawing {len(paths)} images every '
-            f'{self.interval} iterations as {self.name!r}',
+            f'SimFLEMaskVisualizationHook: drawing {len(samples)} images '
+            f'every {self.interval} iterations as {self.name!r}',
             logger='current')
 
-    def _first_training_images(self, runner) -> list:
+    def _first_training_samples(self, runner) -> list:
+        """Return the data infos of the first training images.
+
+        The whole data info is kept, so a face box that ``CropFaceBox``
+        reads (AffectNet) is applied as in training.
+        """
         dataset = runner.train_dataloader.dataset
         count = min(self.num_images, len(dataset))
-        paths = []
+        samples = []
         for index in range(count):
             info = dataset.get_data_info(index)
             if 'img_path' not in info:
                 raise ValueError(
                     'SimFLEMaskVisualizationHook: the training set gives no '
                     'img_path; set image_paths in the hook config')
-            paths.append(info['img_path'])
-        if not paths:
+            samples.append(info)
+        if not samples:
             raise ValueError(
                 'SimFLEMaskVisualizationHook: the training set is empty; set '
                 'image_paths in the hook config')
-        return paths
+        return samples
 
     def after_train_iter(self,
                          runner,

@@ -1,7 +1,7 @@
 # Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
 """Pretrained initializer that fails instead of leaving random weights."""
 from collections import OrderedDict
-from typing import Dict, List, Optional
+from typing import Dict, Optional, Sequence
 
 import torch.nn as nn
 from mmengine.logging import print_log
@@ -21,11 +21,12 @@ _USAGE_HINT = (
     'The model config (e.g. ResNet depth) must match the checkpoint.')
 
 
-def _list_keys(keys: List[str]) -> str:
-    shown = ', '.join(keys[:MAX_LISTED_KEYS])
+def format_key_list(keys: Sequence[str]) -> str:
+    """Join the first ``MAX_LISTED_KEYS`` keys and count the rest."""
+    listed = ', '.join(keys[:MAX_LISTED_KEYS])
     if len(keys) > MAX_LISTED_KEYS:
-        shown += f', ... ({len(keys) - MAX_LISTED_KEYS} more)'
-    return shown
+        listed += f', ... ({len(keys) - MAX_LISTED_KEYS} more)'
+    return listed
 
 
 @WEIGHT_INITIALIZERS.register_module(name='StrictPretrained')
@@ -34,11 +35,12 @@ class StrictPretrainedInit:
 
     mmengine's ``Pretrained`` initializer (mmengine 0.10.7) only logs a
     warning when keys are missing or unexpected or shapes differ, and leaves
-    those weights random. This one raises ``ValueError`` before it changes any weight when the
-    prefix matches no key, when a key of the module or the checkpoint has
-    no counterpart, or when shapes differ. Missing ``num_batches_tracked``
-    buffers are accepted, as mmengine's ``load_state_dict`` does, because
-    BN layers with a set momentum do not read them.
+    those weights random. This one raises ``ValueError`` before it changes
+    any weight when the prefix matches no key, when a key of the module or
+    the checkpoint has no counterpart, or when shapes differ. Missing
+    ``num_batches_tracked`` buffers are accepted, as mmengine's
+    ``load_state_dict`` does, because BN layers with a set momentum do not
+    read them.
 
     mmengine runs this initializer before the rest of the module's
     ``init_weights``, so after loading it keeps those later steps from
@@ -118,11 +120,14 @@ class StrictPretrainedInit:
                                for key, value in state_dict.items()
                                if key.startswith(self.prefix))
         if not selected:
-            heads = sorted({key.split('.', 1)[0] + '.' for key in state_dict})
+            top_level_prefixes = sorted(
+                {key.split('.', 1)[0] + '.'
+                 for key in state_dict})
             raise ValueError(
                 f'StrictPretrained: no key of checkpoint {self.checkpoint!r} '
                 f'starts with prefix {self.prefix!r}. Its {len(state_dict)} '
-                f'keys start with: {", ".join(heads)}. {_USAGE_HINT}')
+                f'keys start with: {", ".join(top_level_prefixes)}. '
+                f'{_USAGE_HINT}')
         return selected
 
     def _check_match(self, module: nn.Module, state_dict: Dict) -> None:
@@ -140,14 +145,14 @@ class StrictPretrainedInit:
         problems = []
         if missing:
             problems.append(f'{len(missing)} missing keys (in the module, not '
-                            f'in the checkpoint): {_list_keys(missing)}.')
+                            f'in the checkpoint): {format_key_list(missing)}.')
         if unexpected:
             problems.append(f'{len(unexpected)} unexpected keys (in the '
                             'checkpoint, not in the module): '
-                            f'{_list_keys(unexpected)}.')
+                            f'{format_key_list(unexpected)}.')
         if mismatched:
             problems.append(f'{len(mismatched)} shape mismatches (checkpoint '
-                            f'!= module): {_list_keys(mismatched)}.')
+                            f'!= module): {format_key_list(mismatched)}.')
         if problems:
             raise ValueError(
                 f'StrictPretrained: checkpoint {self.checkpoint!r} with '
