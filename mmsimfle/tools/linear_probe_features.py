@@ -53,12 +53,13 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def build_loader(cfg, split: str):
-    """Build a loader of ``split`` ('train' or 'test') with the test pipeline.
+    """Build a loader of ``split`` ('train', 'val' or 'test').
 
-    The train data set keeps its own arguments (e.g. ``indices``) but gets
-    the test pipeline, so each image is seen once, unaugmented.
+    Every split gets the test pipeline. The train data set keeps its own
+    arguments (e.g. ``indices``), so each of its images is seen once,
+    unaugmented.
     """
-    source = cfg.train_dataloader if split == 'train' else cfg.test_dataloader
+    source = cfg[f'{split}_dataloader']
     dataset = source.dataset.copy()
     dataset['pipeline'] = cfg.test_dataloader.dataset.pipeline
     loader = dict(
@@ -72,15 +73,35 @@ def build_loader(cfg, split: str):
 
 @torch.no_grad()
 def extract_features(model, loader) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Return pooled features (N, C) and labels (N, ) of a whole loader."""
+    """Return globally pooled backbone features (N, C) and labels (N, )."""
     features, labels = [], []
     for batch in loader:
         data = model.data_preprocessor(batch, False)
-        pooled = model.extract_feat(data['inputs'])[-1]  # (B, C)
+        feats = model.backbone(data['inputs'])[-1]  # (B, C, h, w)
+        pooled = feats.mean(dim=(2, 3))  # (B, C)
         features.append(pooled.float().cpu())
         labels.append(
             torch.cat([s.gt_label.reshape(-1) for s in data['data_samples']]))
     return torch.cat(features), torch.cat(labels).long()
+
+
+def uses_batch_norm_neck(model) -> bool:
+    """Return whether the probe normalises features with ClsBatchNormNeck."""
+    return any(
+        type(module).__name__ == 'ClsBatchNormNeck'
+        for module in model.neck.modules()) if model.with_neck else False
+
+
+def standardise(train: torch.Tensor, test: torch.Tensor,
+                eps: float = 1e-6) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Scale both sets by the train mean and variance, per feature.
+
+    This is what a BatchNorm without affine parameters computes at test time
+    once its running statistics match the training features.
+    """
+    mean = train.mean(dim=0)
+    std = (train.var(dim=0, unbiased=False) + eps).sqrt()
+    return (train - mean) / std, (test - mean) / std
 
 
 def train_linear(features: torch.Tensor, labels: torch.Tensor,
@@ -131,8 +152,14 @@ def main(argv=None) -> dict:
         model, build_loader(cfg, 'train'))
     test_loader = build_loader(cfg, 'test')
     test_features, test_labels = extract_features(model, test_loader)
+    val_features, val_labels = extract_features(model,
+                                                build_loader(cfg, 'val'))
     extracted = time.time()
 
+    if uses_batch_norm_neck(model):
+        _, val_features = standardise(train_features, val_features)
+        train_features, test_features = standardise(train_features,
+                                                    test_features)
     classes = list(test_loader.dataset.metainfo['classes'])
     optimizer_cfg = cfg.optim_wrapper.optimizer
     epochs = args.epochs or cfg.train_cfg.max_epochs
@@ -141,6 +168,10 @@ def main(argv=None) -> dict:
                          cfg.train_dataloader.batch_size, epochs, args.seed)
     with torch.no_grad():
         preds = layer(test_features).argmax(dim=1)
+        val_preds = layer(val_features).argmax(dim=1)
+    val_metrics = expression_metrics(
+        confusion_matrix(val_labels.numpy(), val_preds.numpy(),
+                         len(classes)))
 
     matrix = confusion_matrix(test_labels.numpy(), preds.numpy(),
                               len(classes))
@@ -161,11 +192,14 @@ def main(argv=None) -> dict:
         extract_seconds=round(extracted - started, 1),
         fit_seconds=round(time.time() - extracted, 1),
         **{key: round(float(value), 2)
-           for key, value in metrics.items()})
+           for key, value in metrics.items()},
+        **{f'val_{key}': round(float(value), 2)
+           for key, value in val_metrics.items()})
     with open(osp.join(cfg.work_dir, 'fast_linear_probe.json'), 'w') as file:
         json.dump(result, file, indent=2)
     print_log(
-        f'fast linear probe: top-1 {result["top1"]:.2f}%, mean class '
+        f'fast linear probe: validation top-1 {result["val_top1"]:.2f}%; '
+        f'test top-1 {result["top1"]:.2f}%, mean class '
         f'accuracy {result["mean_class_accuracy"]:.2f}%, macro F1 '
         f'{result["macro_f1"]:.2f}% on {result["num_test"]} test images '
         f'({result["num_train"]} train images, {epochs} epochs)',

@@ -7,11 +7,14 @@ one process per GPU (or CPU process) through torchrun.
 """
 import argparse
 import os.path as osp
+from typing import Optional
 
 import mmsimfle  # noqa: F401  (registers modules and mmsimfle:: configs)
+from mmengine.device import get_device
 from mmengine.runner import Runner
 
-from .launch import add_common_args, load_config, setup_cpu_distributed
+from .launch import (add_common_args, check_face_view_size, load_config,
+                     setup_cpu_distributed)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -28,7 +31,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='mixed precision with mmengine AmpOptimWrapper (GPU only)')
+        help='mixed precision: AmpOptimWrapper (float16 with a dynamic loss '
+        'scale) on a GPU, AutocastOptimWrapper (bfloat16 autocast, no loss '
+        'scale) on a machine without one')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -49,9 +54,7 @@ def build_config(args: argparse.Namespace):
     """Load the config and apply the train-only options."""
     cfg = load_config(args)
     if args.amp:
-        if cfg.optim_wrapper.get('type', 'OptimWrapper') != 'AmpOptimWrapper':
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
-            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        set_amp_optim_wrapper(cfg)
     if args.auto_scale_lr:
         if cfg.get('auto_scale_lr') is None:
             raise ValueError(
@@ -73,10 +76,44 @@ def build_config(args: argparse.Namespace):
     return cfg
 
 
+# The devices that mmengine 0.10.7's AmpOptimWrapper accepts.
+AMP_DEVICES = ('cuda', 'npu', 'mlu', 'musa')
+AMP_WRAPPERS = ('AmpOptimWrapper', 'AutocastOptimWrapper')
+
+
+def set_amp_optim_wrapper(cfg, device: Optional[str] = None) -> None:
+    """Switch the optimizer wrapper to mixed precision for ``--amp``.
+
+    On a device that ``AmpOptimWrapper`` supports the config gets
+    ``AmpOptimWrapper`` with a dynamic loss scale. Elsewhere (a CPU) it gets
+    ``AutocastOptimWrapper``, bfloat16 autocast without a loss scale. A
+    config that already names one of them is converted to the other when
+    the device requires it, and its ``dtype`` is kept.
+    """
+    if device is None:
+        device = get_device()
+    wrapper = cfg.optim_wrapper
+    current = wrapper.get('type', 'OptimWrapper')
+    if current not in ('OptimWrapper', ) + AMP_WRAPPERS:
+        raise ValueError(
+            f'--amp replaces optim_wrapper.type, but the config sets '
+            f'{current!r}; use a config with OptimWrapper, AmpOptimWrapper '
+            'or AutocastOptimWrapper')
+    if device in AMP_DEVICES:
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        wrapper.type = 'AutocastOptimWrapper'
+        wrapper.pop('loss_scale', None)
+        if wrapper.get('dtype') is None:
+            wrapper.dtype = 'bfloat16'
+
+
 def main(argv=None) -> None:
     """Build the Runner from the config and train."""
     args = parse_args(argv)
     cfg = build_config(args)
+    check_face_view_size(cfg)
     runner = Runner.from_cfg(cfg)
     runner.train()
     if not args.no_test and has_test_split(cfg):

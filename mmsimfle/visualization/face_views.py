@@ -30,7 +30,7 @@ def find_images(paths: Sequence[str],
     with one of ``extensions`` (case-insensitive), in sorted path order.
 
     Raises:
-        FileNotFoundError: A path does not exist, a folder holds no image,
+        FileNotFoundError: A path does not exist, a folder contains no image,
             or ``paths`` is empty.
     """
     extensions = tuple(ext.lower() for ext in extensions)

@@ -3,7 +3,7 @@
 
 Panels are enlarged by pixel repetition and pasted into a white numpy
 canvas, so every panel pixel in the grid equals a panel pixel computed in
-:mod:`.mask_panels`; matplotlib only draws the text strips.
+:mod:`.mask_panels`. Matplotlib only draws the text strips.
 """
 import math
 from dataclasses import dataclass
@@ -22,7 +22,8 @@ from .text import render_paragraphs, render_text_strip
 # are exclusive.
 Box = Tuple[int, int, int, int]
 
-PANEL_KEYS = ('face', 'group_map', 'kept', 'reconstruction', 'pasted')
+PANEL_KEYS = ('face', 'group_map', 'kept_patches', 'reconstruction',
+              'pasted')
 PANEL_TITLES = ('face view', 'group activation map', 'kept patches',
                 'reconstruction', 'reconstruction + visible')
 MARGIN = 10
@@ -206,7 +207,7 @@ def render_mask_grid(panels: MaskPanels,
         images = (
             panels.faces[index],
             overlay_heat_map(panels.faces[index], panels.group_maps[index]),
-            panels.kept[index],
+            panels.kept_patches[index],
             panels.reconstructions[index],
             panels.pasted[index],
         )

@@ -2,8 +2,8 @@
 """Run SimFLE's masking and FaceMAE branch on face views for display.
 
 Everything here runs under ``torch.no_grad`` with every submodule in eval
-mode (BatchNorm layers use their running statistics and do not update
-them); each module's train/eval flag is restored afterwards. Only the
+mode, so BatchNorm layers use their running statistics and do not update
+them. Each module's train/eval flag is restored afterwards. Only the
 backbone, ``mask_generator``, ``facemae_neck`` and ``rec_head`` are used,
 never the target network, and the global random number generators are not
 drawn from.
@@ -35,7 +35,7 @@ class MaskPanels:
     """
     faces: np.ndarray  # (N, S, S, 3) de-normalised face views
     group_maps: np.ndarray  # (N, S, S) float32 chosen group activation maps
-    kept: np.ndarray  # (N, S, S, 3) face views with masked patches grey
+    kept_patches: np.ndarray  # (N, S, S, 3) masked patches grey
     reconstructions: np.ndarray  # (N, S, S, 3) un-normalised predictions
     pasted: np.ndarray  # (N, S, S, 3) reconstructions, kept patches pasted
     mask: torch.Tensor  # (N, L) float, 1 = masked, on the CPU
@@ -145,7 +145,7 @@ def preprocessor_outputs_bgr(data_preprocessor: nn.Module) -> bool:
 
     ``LoadFaceImage`` and mmcv's ``LoadImageFromFile`` read BGR, and
     SimFLE's preprocessor flips it to RGB (``to_rgb=True``). Without a
-    channel conversion the model sees BGR.
+    channel conversion the model receives BGR.
     """
     return not getattr(data_preprocessor, '_channel_conversion', False)
 
@@ -178,11 +178,11 @@ def unnormalize_prediction(pred: torch.Tensor, inputs: torch.Tensor,
     """Turn FaceMAE's patch predictions into images in input units.
 
     With ``rec_head.norm_pix`` the prediction of each patch is in units of
-    the target patch normalised by its own statistics, so it is mapped back
-    as ``pred * sqrt(var + 1e-6) + mean`` with the mean and the unbiased
-    variance of the same patch of ``inputs``, as in the target of
-    ``MAEPretrainHead``. This applies to masked patches too: their mean and
-    contrast come from the input, not from the model.
+    the target patch normalised by its own statistics. It is mapped back as
+    ``pred * sqrt(var + 1e-6) + mean``, where mean and var (unbiased) are
+    those of the same patch of ``inputs``, as in the target of
+    ``MAEPretrainHead``. Masked patches are mapped back the same way, so
+    their mean and contrast come from the input, not from the model.
 
     Args:
         pred (torch.Tensor): Predictions (N, L, p * p * 3).
@@ -285,8 +285,8 @@ def compute_mask_panels(model: nn.Module,
 
     mask = semantic.mask.detach().float().cpu()  # (N, L)
     masked_pixels = patch_mask_to_pixels(mask, generator.patch_size)
-    kept = faces.copy()
-    kept[masked_pixels] = MASK_GREY
+    kept_patches = faces.copy()
+    kept_patches[masked_pixels] = MASK_GREY
     pasted = np.where(masked_pixels[..., None], reconstructions, faces)
 
     if bgr:
@@ -294,7 +294,7 @@ def compute_mask_panels(model: nn.Module,
     return MaskPanels(
         faces=faces,
         group_maps=chosen.cpu().numpy(),
-        kept=kept,
+        kept_patches=kept_patches,
         reconstructions=reconstructions,
         pasted=pasted,
         mask=mask,
@@ -309,7 +309,7 @@ def compute_mask_panels(model: nn.Module,
 
 @dataclass
 class GroupMaps:
-    """All group activation maps of one face view."""
+    """Activation maps of every channel group for one face view."""
     face: np.ndarray  # (S, S, 3) uint8 RGB de-normalised face view
     maps: np.ndarray  # (G, S, S) float32 group activation maps
     kept_ids: torch.Tensor  # (G, K) patches each group would keep, CPU

@@ -1,7 +1,7 @@
 # Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
 """Text strips for the figure grids, drawn with matplotlib's Agg backend.
 
-The grids are numpy arrays so that their image pixels stay exact; only
+The grids are numpy arrays so that their image pixels stay exact. Only
 the titles and captions are rasterised by matplotlib and pasted in.
 """
 from typing import List, Sequence, Tuple

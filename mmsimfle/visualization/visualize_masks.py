@@ -4,8 +4,9 @@
 Run as ``python tools/analysis_tools/visualize_masks.py CONFIG CHECKPOINT
 IMAGES...``. Images are loaded with the face view pipeline of the config's
 training pipeline and drawn in batches, one PNG grid per batch
-(``mask_grid_000.png``, ...); ``--groups-grid`` also writes the activation
-maps of all channel groups of each image (``group_maps_000_<name>.png``).
+(``mask_grid_000.png``, ...). With ``--groups-grid`` the tool also writes
+the activation maps of all channel groups of each image
+(``group_maps_000_<name>.png``).
 """
 import argparse
 import os
@@ -59,6 +60,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         nargs='+',
         help='image files or folders (searched recursively for .jpg, .jpeg, '
         '.png, .bmp, .tif, .tiff and .webp files)')
+
     parser.add_argument(
         '--num-images',
         type=int,
@@ -83,6 +85,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=None,
         help='seed of the random groups, for repeatable grids (default: a '
         'new draw each run)')
+
     parser.add_argument(
         '--out-dir',
         default='work_dirs/mask_vis',

@@ -176,7 +176,7 @@ def test_nan_loss_raises_with_term_and_iteration(tmp_path, monkeypatch):
     message = str(error.value)
     assert 'loss_rec=nan' in message
     assert 'iteration 3 (epoch 2, batch 1 of 2)' in message
-    assert 'all parameters are finite' in message
+    assert 'All parameters are finite.' in message
     for finite_term in ('loss_sim', 'loss_kd', 'loss_group'):
         assert finite_term not in message
     work_dir = Path(cfg.work_dir)

@@ -90,7 +90,8 @@ def patch_pixels(panel: np.ndarray, patch: int, side: int) -> np.ndarray:
 
 def test_mask_grid_size_and_panels(model, inputs):
     grid = make_mask_grid(model, inputs, group='random', seed=0, scale=2)
-    one = make_mask_grid(model, inputs[:1], group='random', seed=0, scale=2)
+    one_row = make_mask_grid(
+        model, inputs[:1], group='random', seed=0, scale=2)
 
     panel = FACE * 2
     assert grid.image.dtype == np.uint8
@@ -98,7 +99,7 @@ def test_mask_grid_size_and_panels(model, inputs):
     assert grid.image.shape[2] == 3
     assert grid.image.shape[1] == 2 * grids.MARGIN + 5 * panel + 4 * grids.GAP
     row_height = grids.ROW_LABEL_HEIGHT + panel + grids.GAP
-    assert grid.image.shape[0] - one.image.shape[0] == 2 * row_height
+    assert grid.image.shape[0] - one_row.image.shape[0] == 2 * row_height
     assert len(grid.panel_boxes) == 3
     assert grid.mask.shape == (3, (FACE // PATCH)**2)
     assert grid.group_ids.shape == (3, )
@@ -106,8 +107,10 @@ def test_mask_grid_size_and_panels(model, inputs):
         assert list(row) == list(grids.PANEL_KEYS)
         for top, left, bottom, right in row.values():
             assert (bottom - top, right - left) == (panel, panel)
-            assert 0 <= top and bottom <= grid.image.shape[0]
-            assert 0 <= left and right <= grid.image.shape[1]
+            assert top >= 0
+            assert left >= 0
+            assert bottom <= grid.image.shape[0]
+            assert right <= grid.image.shape[1]
     lefts = [box[1] for box in grid.panel_boxes[0].values()]
     assert all(b - a == panel + grids.GAP for a, b in zip(lefts, lefts[1:]))
     tops = [row['face'][0] for row in grid.panel_boxes]
@@ -129,7 +132,7 @@ def test_greyed_patches_are_masked_patches(model, inputs):
 
     for index, boxes in enumerate(grid.panel_boxes):
         face = crop(grid.image, boxes['face'])
-        kept = crop(grid.image, boxes['kept'])
+        kept = crop(grid.image, boxes['kept_patches'])
         recon = crop(grid.image, boxes['reconstruction'])
         pasted = crop(grid.image, boxes['pasted'])
         mask = grid.mask[index]

@@ -230,6 +230,7 @@ def test_train_mode_pass_would_change_batchnorm(tmp_path):
 @pytest.mark.parametrize('kwargs', [
     dict(interval=0),
     dict(num_images=0),
+    dict(image_paths=[]),
     dict(group='first'),
     dict(group=True),
     dict(pipeline=[dict(type='LoadFaceImage')]),

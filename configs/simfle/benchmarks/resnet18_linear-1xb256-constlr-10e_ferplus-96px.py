@@ -2,7 +2,11 @@
 # simfle_r18_1xb32-coslr-5e_ferplus-96px.py, frozen, on 96x96 FERPlus faces
 # (majority protocol, 8 classes). It trains 10 epochs on the first 4,096
 # labelled FER2013Train faces with lr 0.5 * 256 / 256 and reports on the full
-# FER2013Test split.
+# FER2013Test split. Unlike the ResNet-50 protocol, the pooled features pass
+# a BatchNorm without affine parameters (as in MAE's linear probe) before the
+# linear layer: the features of a briefly trained or random ResNet-18 are far
+# from unit scale, and at lr 0.5 the raw-feature probe diverged (training loss
+# 30-65, every test image predicted as one class).
 #   python tools/train.py configs/simfle/benchmarks/resnet18_linear-1xb256-constlr-10e_ferplus-96px.py \
 #       --data-root data/ferplus \
 #       --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/simfle_r18_1xb32-coslr-5e_ferplus-96px/epoch_5.pth
@@ -17,6 +21,10 @@ _base_ = [
 image_size = 96
 model = dict(
     backbone=dict(depth=18),
+    neck=[
+        dict(type='GlobalAveragePooling'),
+        dict(type='ClsBatchNormNeck', input_features=512),
+    ],
     head=dict(in_channels=512))
 
 train_pipeline = [

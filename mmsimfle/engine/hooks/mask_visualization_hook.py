@@ -27,7 +27,7 @@ class SimFLEMaskVisualizationHook(Hook):
     ``TensorboardVisBackend`` adds it to the event file.
 
     The pass runs under ``torch.no_grad`` with every module in eval mode,
-    so BatchNorm running statistics are not updated; each module's
+    so BatchNorm running statistics are not updated. Each module's
     train/eval flag is restored afterwards. The target network is not
     used, and random groups come from a private generator, so the global
     RNG state of training is unchanged. Only the main process draws.
@@ -70,6 +70,10 @@ class SimFLEMaskVisualizationHook(Hook):
                  scale: Optional[int] = None) -> None:
         if interval < 1:
             raise ValueError(f'interval must be 1 or more, got {interval}')
+        if image_paths is not None and len(image_paths) == 0:
+            raise ValueError(
+                'image_paths is empty; list image files or leave it None to '
+                'draw the first num_images training images')
         if image_paths is None and num_images < 1:
             raise ValueError(
                 f'num_images must be 1 or more, got {num_images}')
@@ -81,7 +85,8 @@ class SimFLEMaskVisualizationHook(Hook):
             # Fail at build time, not after the first interval.
             face_view_pipeline_cfg(pipeline)
         self.interval = interval
-        self.image_paths = list(image_paths) if image_paths else None
+        self.image_paths = (
+            list(image_paths) if image_paths is not None else None)
         self.num_images = num_images
         self.group = group
         self.seed = seed

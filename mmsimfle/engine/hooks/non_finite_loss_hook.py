@@ -4,8 +4,8 @@
 In mmengine 0.10.7 ``model.train_step`` computes the loss dict, sums it in
 ``parse_losses`` and calls ``optim_wrapper.update_params`` on the sum, all
 in one call, so no Runner hook runs between the loss and the optimizer
-step. ``after_train_iter`` sees the losses only after a NaN has already
-reached the weights. :class:`NonFiniteLossHook` therefore adds a PyTorch
+step. ``after_train_iter`` receives the losses only after a NaN has
+already reached the weights. :class:`NonFiniteLossHook` therefore adds a PyTorch
 forward hook to the model: it inspects the loss dict as the forward pass
 returns it, before ``parse_losses`` and the backward pass. This works with
 every optimizer wrapper, including the ``AutocastOptimWrapper`` that
@@ -72,10 +72,10 @@ def non_finite_tensors(tensors: Dict[str, torch.Tensor],
 
 
 def describe_names(names: List[str], limit: int = 5) -> str:
-    shown = ', '.join(names[:limit])
+    text = ', '.join(names[:limit])
     if len(names) > limit:
-        shown += f' and {len(names) - limit} more'
-    return shown
+        text += f' and {len(names) - limit} more'
+    return text
 
 
 @HOOKS.register_module()
@@ -92,8 +92,9 @@ class NonFiniteLossHook(Hook):
             gradient stays ``None`` and the optimizer step leaves the
             parameters and the optimizer state unchanged. The model's
             buffers (BatchNorm running statistics and counters) are
-            restored from a copy taken before the forward pass. The count of skipped steps is logged as
-            ``nonfinite_skips`` and each skip logs a warning.
+            restored from a copy taken before the forward pass. The count
+            of skipped steps is logged as ``nonfinite_skips``, and each skip
+            logs a warning.
         check_checkpoints (bool): Raise ``FloatingPointError`` instead of
             writing a checkpoint whose weights or optimizer state contain a
             NaN or inf. Defaults to True.
@@ -102,8 +103,8 @@ class NonFiniteLossHook(Hook):
 
     - SimFLE updates its momentum target network inside the forward pass,
       from the current online weights, so a skipped step still moves the
-      target one momentum step. Those weights are finite, because a step
-      runs only with a finite loss and each checkpoint is checked.
+      target one momentum step. The hook skips only while the online
+      parameters are finite, so the target stays finite.
     - Learning rate schedules and the iteration count advance as usual.
     - The step is a no-op because PyTorch optimizers (and mmpretrain's
       LARS and LAMB) skip parameters whose gradient is ``None``, which
@@ -116,9 +117,12 @@ class NonFiniteLossHook(Hook):
     - If the parameters themselves are non-finite, skipping cannot recover,
       and the hook raises as in ``'raise'`` mode.
 
-    In a distributed run the ranks agree before the backward pass (one
-    ``all_reduce`` of a flag per iteration), so all ranks raise or skip
+    In a distributed run the ranks agree before the backward pass with one
+    ``all_reduce`` of a flag per iteration, so all ranks raise or skip
     together.
+
+    NOTE: the distributed agreement and ``action='skip'`` under
+    DistributedDataParallel have not been run in a multi-process test.
     """
 
     # Runs after_train_iter before RuntimeInfoHook ('VERY_HIGH'), which
@@ -131,8 +135,8 @@ class NonFiniteLossHook(Hook):
                  check_checkpoints: bool = True) -> None:
         if action not in ACTIONS:
             raise ValueError(
-                f"NonFiniteLossHook action={action!r} is invalid; use one "
-                f"of {', '.join(repr(a) for a in ACTIONS)}")
+                f"NonFiniteLossHook action={action!r} is invalid. Use one "
+                f"of {', '.join(repr(a) for a in ACTIONS)}.")
         self.action = action
         self.check_checkpoints = check_checkpoints
         self.num_skipped = 0
@@ -151,9 +155,9 @@ class NonFiniteLossHook(Hook):
             raise ValueError(
                 "NonFiniteLossHook(action='skip') does not work with "
                 'AmpOptimWrapper, whose GradScaler raises on a step without '
-                "gradients; use action='raise' (AmpOptimWrapper with "
+                "gradients. Use action='raise': AmpOptimWrapper with "
                 "loss_scale='dynamic' already skips steps whose gradients "
-                'are inf or NaN)')
+                'are inf or NaN.')
         self._runner = runner
         model = runner.model
         self._handles = [model.register_forward_hook(self._check_losses)]
@@ -183,7 +187,7 @@ class NonFiniteLossHook(Hook):
         }
 
     def _check_losses(self, module: nn.Module, args, output):
-        """Forward hook: raise or replace a loss dict with bad terms."""
+        """Forward hook: raise on, or replace, a loss dict with NaN or inf."""
         if self._batch_idx is None or not isinstance(output, dict):
             return None
         bad = non_finite_terms(output)
@@ -196,22 +200,25 @@ class NonFiniteLossHook(Hook):
             terms = 'a loss term on another rank'
         bad_params = self._non_finite_parameters(self._runner)
         if self.action == 'raise' or bad_params:
-            state = ('all parameters are finite' if not bad_params else
-                     f'{len(bad_params)} parameter tensors are already '
-                     f'non-finite ({describe_names(bad_params)})')
+            if bad_params:
+                state = (f'{len(bad_params)} parameter tensors are already '
+                         f'non-finite, so skipping steps cannot recover: '
+                         f'{describe_names(bad_params)}.')
+            else:
+                state = 'All parameters are finite.'
             raise FloatingPointError(
                 f'Non-finite loss at {where}: {terms}. Training stopped '
                 'before the backward pass, so this loss did not update the '
-                f'weights; {state}. Check the input data and the learning '
-                "rate, or use NonFiniteLossHook(action='skip') to skip such "
-                'steps.')
+                f'weights. {state} Check the input data and the learning '
+                "rate, or use NonFiniteLossHook(action='skip') to skip "
+                'steps with a non-finite loss.')
 
         self.num_skipped += 1
         self._restore_buffers(module)
         self._skipped_terms = list(output.keys())
         self._runner.logger.warning(
             f'NonFiniteLossHook: skipped the optimizer step of {where} '
-            f'because of {terms}; {self.num_skipped} steps skipped so far.')
+            f'because of {terms}. Steps skipped so far: {self.num_skipped}.')
         device = self._loss_device(output)
         # Zero-valued leaves: the backward pass of their sum reaches no
         # parameter, so every gradient stays None.
@@ -268,9 +275,8 @@ class NonFiniteLossHook(Hook):
             prefix='optimizer.state.')
         if bad:
             raise FloatingPointError(
-                f'Refusing to write a checkpoint at iteration {runner.iter} '
-                f'because these tensors contain NaN or inf: '
-                f'{describe_names(bad)}.')
+                f'Checkpoint at iteration {runner.iter} not written because '
+                f'these tensors contain NaN or inf: {describe_names(bad)}.')
 
     # Helpers --------------------------------------------------------------
 

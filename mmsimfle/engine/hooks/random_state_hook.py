@@ -79,14 +79,22 @@ class RandomStateHook(Hook):
     the last checkpoint.
 
     Exact repeats need ``EpochBasedTrainLoop`` with checkpoints at epoch
-    ends and ``num_workers=0``, because data loader workers keep their own
-    generators, which no checkpoint holds. With workers the main-process
-    draws (for example the mask generator's groups) still repeat.
+    ends, a fixed ``randomness.seed``, and data loader workers that are not
+    persistent (or ``num_workers=0``). Workers keep their own generators,
+    which no checkpoint contains: mmengine 0.10.7 seeds each new worker from
+    the seed and its worker id alone, so non-persistent workers start every
+    epoch from the same state, resumed or not, whereas persistent workers
+    carry their state from epoch to epoch. With persistent workers only the
+    main-process draws (for example the mask generator's groups) repeat.
+    ``IterBasedTrainLoop`` replays the skipped batches through the data
+    pipeline on resume, so its data draws do not repeat either.
 
     In a distributed run every rank sends its state to all ranks at the end
     of each training epoch, and rank 0 writes all of them. A checkpoint
-    written at another time holds only rank 0's state, and the other ranks
-    keep their seeded state on resume with a warning.
+    written at another time contains only rank 0's state, and the other
+    ranks keep their seeded state on resume with a warning.
+
+    NOTE: the distributed path has not been run in a multi-process test.
     """
 
     # Runs after_train_epoch before CheckpointHook ('VERY_LOW') and
@@ -125,8 +133,8 @@ class RandomStateHook(Hook):
         else:
             runner.logger.warning(
                 'RandomStateHook: this checkpoint is written outside an '
-                'epoch end, so it stores only the random state of rank 0; '
-                'the other ranks will not restore theirs on resume.')
+                'epoch end, so it stores only the random state of rank 0. '
+                'The other ranks will not restore theirs on resume.')
             states = [local_state]
         checkpoint[CHECKPOINT_KEY] = dict(
             world_size=world_size, states=states)
@@ -163,7 +171,7 @@ class RandomStateHook(Hook):
         if pending['state'] is None:
             runner.logger.warning(
                 f'RandomStateHook: random state not restored because '
-                f'{pending["reason"]}; the resumed run draws other random '
+                f'{pending["reason"]}. The resumed run draws other random '
                 'numbers than an uninterrupted run would.')
             return
         restore_random_state(pending['state'])
