@@ -84,11 +84,12 @@ AMP_WRAPPERS = ('AmpOptimWrapper', 'AutocastOptimWrapper')
 def set_amp_optim_wrapper(cfg, device: Optional[str] = None) -> None:
     """Switch the optimizer wrapper to mixed precision for ``--amp``.
 
-    On a device that ``AmpOptimWrapper`` supports the config gets
-    ``AmpOptimWrapper`` with a dynamic loss scale. Elsewhere (a CPU) it gets
-    ``AutocastOptimWrapper``, bfloat16 autocast without a loss scale. A
-    config that already names one of them is converted to the other when
-    the device requires it, and its ``dtype`` is kept.
+    On a device that ``AmpOptimWrapper`` supports, a plain ``OptimWrapper``
+    becomes ``AmpOptimWrapper`` with a dynamic loss scale. Elsewhere (a CPU)
+    the config gets ``AutocastOptimWrapper``, bfloat16 autocast without a
+    loss scale, also in place of an ``AmpOptimWrapper`` that the config
+    names, whose ``loss_scale`` is then dropped and whose ``dtype`` is kept.
+    An ``AutocastOptimWrapper`` that the config names is kept on any device.
     """
     if device is None:
         device = get_device()
@@ -97,8 +98,10 @@ def set_amp_optim_wrapper(cfg, device: Optional[str] = None) -> None:
     if current not in ('OptimWrapper', ) + AMP_WRAPPERS:
         raise ValueError(
             f'--amp replaces optim_wrapper.type, but the config sets '
-            f'{current!r}; use a config with OptimWrapper, AmpOptimWrapper '
-            'or AutocastOptimWrapper')
+            f'{current!r}. Use a config with OptimWrapper, AmpOptimWrapper '
+            'or AutocastOptimWrapper.')
+    if current == 'AutocastOptimWrapper':
+        return
     if device in AMP_DEVICES:
         wrapper.type = 'AmpOptimWrapper'
         wrapper.setdefault('loss_scale', 'dynamic')

@@ -197,9 +197,8 @@ def render_mask_grid(panels: MaskPanels,
                  f'{panels.num_groups}, {panels.num_keep} of {num_patches} '
                  'patches kept')
         if np.ptp(panels.group_maps[index]) == 0:
-            # All patch scores tie, and the stable ranking of
-            # SemanticMaskGenerator.select_patches keeps the lowest indices.
-            label += ' (constant map: the first patches in index order)'
+            # All patch scores tie, so select_patches keeps random patches.
+            label += ' (constant map: random patches kept)'
         canvas[top:top + ROW_LABEL_HEIGHT] = render_text_strip(
             width, ROW_LABEL_HEIGHT,
             [(MARGIN, ROW_LABEL_HEIGHT / 2, label, 'left')])

@@ -270,7 +270,11 @@ def compute_mask_panels(model: nn.Module,
     inputs = inputs.to(device).float()
     with torch.no_grad(), eval_mode(model):
         feats = model.backbone(inputs)[-1]  # (N, C, h, w)
-        semantic = generator(feats, group_ids.to(device))
+        # Tied patch scores are ordered by a private generator, so the
+        # global random state stays as training left it.
+        tie_order = torch.Generator(device=device)
+        tie_order.manual_seed(0 if seed is None else seed)
+        semantic = generator(feats, group_ids.to(device), tie_order)
         maps = group_activation_maps(generator, feats)  # (N, G, S, S)
         chosen = maps[torch.arange(batch_size, device=device),
                       group_ids.to(device)]  # (N, S, S)
@@ -347,7 +351,9 @@ def compute_group_maps(model: nn.Module, inputs: torch.Tensor) -> GroupMaps:
         # Keep the patches as the generator would for each group.
         scores = F.avg_pool2d(maps.unsqueeze(1),
                               generator.patch_size).flatten(1)  # (G, L)
-        kept_ids, _, _ = generator.select_patches(scores)  # (G, K)
+        tie_order = torch.Generator(device=device).manual_seed(0)
+        kept_ids, _, _ = generator.select_patches(scores,
+                                                  tie_order)  # (G, K)
 
     mean, std = normalization_stats(model.data_preprocessor)
     bgr = preprocessor_outputs_bgr(model.data_preprocessor)

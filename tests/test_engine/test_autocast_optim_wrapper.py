@@ -174,6 +174,16 @@ def test_amp_config_converted_on_cpu():
     assert 'loss_scale' not in cfg.optim_wrapper
 
 
+def test_amp_keeps_configured_autocast_wrapper():
+    cfg = Config.fromfile(str(CPU_CONFIG))
+    cfg.optim_wrapper.type = 'AutocastOptimWrapper'
+    cfg.optim_wrapper.dtype = 'float16'
+    set_amp_optim_wrapper(cfg, device='cuda')
+    assert cfg.optim_wrapper.type == 'AutocastOptimWrapper'
+    assert cfg.optim_wrapper.dtype == 'float16'
+    assert 'loss_scale' not in cfg.optim_wrapper
+
+
 def test_amp_option_rejects_other_wrappers():
     cfg = Config.fromfile(str(CPU_CONFIG))
     cfg.optim_wrapper.type = 'OptimWrapperDict'

@@ -52,6 +52,27 @@ def test_ids_restore_puts_tokens_back_in_patch_order():
     assert torch.equal(mask.sum(1), torch.full((3, ), 37.))
 
 
+def test_equal_scores_give_random_kept_patches():
+    generator = make_generator()
+    torch.manual_seed(0)
+    ids_keep, mask, _ = generator.select_patches(torch.zeros(2, 49))
+
+    assert ids_keep.shape == (2, 12)
+    assert mask.sum().item() == 2 * 37
+    assert set(ids_keep[0].tolist()) != set(ids_keep[1].tolist())
+    assert set(ids_keep[0].tolist()) != set(range(12))
+
+
+def test_ties_below_the_cut_do_not_change_kept_set():
+    # Patches 0-11 score 2, the rest tie at 1: the kept set is fixed.
+    generator = make_generator()
+    scores = torch.ones(4, 49)
+    scores[:, :12] = 2.0
+    ids_keep, _, _ = generator.select_patches(scores)
+    for row in ids_keep:
+        assert set(row.tolist()) == set(range(12))
+
+
 def test_mask_follows_chosen_channel_group():
     # Group 0 (channels 0-3) fires top-left, group 1 (4-7) bottom-right.
     generator = make_generator(img_size=32, patch_size=16, mask_ratio=0.75)

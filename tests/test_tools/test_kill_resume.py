@@ -2,7 +2,7 @@
 """A run killed with SIGKILL and resumed repeats the uninterrupted run.
 
 Three epochs of 2 iterations of a shrunken CPU config on the LFW fallback
-faces. Run A trains without interruption; run B is killed in epoch 2 and
+faces. Run A trains without interruption. Run B is killed in epoch 2 and
 resumed from ``epoch_1.pth``. The resumed run logs the same four loss terms
 as run A and ends with the same weights, optimizer and scheduler states.
 Run C resumes the same checkpoint without RandomStateHook, and its losses
@@ -27,7 +27,7 @@ ITERS_PER_EPOCH = 2
 MAX_EPOCHS = 3
 
 # The CPU config at 32x32 pixels with a 2-layer FaceMAE of width 32 and
-# MLPs of width 64; every random transform of the real pipeline is kept
+# MLPs of width 64. Every random transform of the real pipeline is kept
 # except the Gaussian blur.
 TINY_CONFIG = f"""
 _base_ = {str(CPU_CONFIG)!r}

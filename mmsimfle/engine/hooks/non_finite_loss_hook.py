@@ -5,11 +5,12 @@ In mmengine 0.10.7 ``model.train_step`` computes the loss dict, sums it in
 ``parse_losses`` and calls ``optim_wrapper.update_params`` on the sum, all
 in one call, so no Runner hook runs between the loss and the optimizer
 step. ``after_train_iter`` receives the losses only after a NaN has
-already reached the weights. :class:`NonFiniteLossHook` therefore adds a PyTorch
-forward hook to the model: it inspects the loss dict as the forward pass
-returns it, before ``parse_losses`` and the backward pass. This works with
-every optimizer wrapper, including the ``AutocastOptimWrapper`` that
-``tools/train.py --amp`` selects.
+already reached the weights. :class:`NonFiniteLossHook` therefore adds a
+PyTorch forward hook to the model, which inspects the loss dict as the
+forward pass returns it, before ``parse_losses`` and the backward pass.
+The default action (raise) works with every optimizer wrapper, including
+the ``AutocastOptimWrapper`` that ``tools/train.py --amp`` selects on a
+CPU. Skipping works with every wrapper except ``AmpOptimWrapper``.
 """
 import math
 from typing import Dict, List, Optional
@@ -121,8 +122,10 @@ class NonFiniteLossHook(Hook):
     ``all_reduce`` of a flag per iteration, so all ranks raise or skip
     together.
 
-    NOTE: the distributed agreement and ``action='skip'`` under
-    DistributedDataParallel have not been run in a multi-process test.
+    NOTE: the 2-process gloo test (tests/test_tools/test_dist_train.py)
+    runs the agreement only without a NaN. Raising or skipping after a NaN
+    on one rank, and ``action='skip'`` under DistributedDataParallel, have
+    not been run in a multi-process test.
     """
 
     # Runs after_train_iter before RuntimeInfoHook ('VERY_HIGH'), which

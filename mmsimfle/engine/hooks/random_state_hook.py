@@ -45,8 +45,8 @@ def capture_random_state() -> dict:
 def restore_random_state(state: dict) -> None:
     """Set the generators to a state returned by :func:`capture_random_state`.
 
-    CUDA states are restored only when this process sees as many devices
-    as the process that saved them.
+    CUDA states are restored only when this process has as many visible
+    devices as the process that saved them.
     """
     version, internal_state, gauss_next = state['python']
     random.setstate((version, tuple(internal_state), gauss_next))
@@ -81,10 +81,10 @@ class RandomStateHook(Hook):
     Exact repeats need ``EpochBasedTrainLoop`` with checkpoints at epoch
     ends, a fixed ``randomness.seed``, and data loader workers that are not
     persistent (or ``num_workers=0``). Workers keep their own generators,
-    which no checkpoint contains: mmengine 0.10.7 seeds each new worker from
+    which no checkpoint contains. mmengine 0.10.7 seeds each new worker from
     the seed and its worker id alone, so non-persistent workers start every
-    epoch from the same state, resumed or not, whereas persistent workers
-    carry their state from epoch to epoch. With persistent workers only the
+    epoch from the same state, resumed or not. Persistent workers carry
+    their state from epoch to epoch, so after a resume only the
     main-process draws (for example the mask generator's groups) repeat.
     ``IterBasedTrainLoop`` replays the skipped batches through the data
     pipeline on resume, so its data draws do not repeat either.
@@ -94,7 +94,8 @@ class RandomStateHook(Hook):
     written at another time contains only rank 0's state, and the other
     ranks keep their seeded state on resume with a warning.
 
-    NOTE: the distributed path has not been run in a multi-process test.
+    NOTE: the 2-process gloo test (tests/test_tools/test_dist_train.py)
+    writes both ranks' states, but no test resumes a distributed run.
     """
 
     # Runs after_train_epoch before CheckpointHook ('VERY_LOW') and
@@ -178,3 +179,12 @@ class RandomStateHook(Hook):
         runner.logger.info(
             f'RandomStateHook: restored the random state saved at '
             f'iteration {runner.iter}.')
+        loader = runner.train_dataloader
+        if (getattr(loader, 'num_workers', 0) > 0
+                and getattr(loader, 'persistent_workers', False)):
+            runner.logger.warning(
+                'RandomStateHook: the data loader workers are persistent, '
+                'so their random state (data augmentation) after this resume '
+                'differs from an uninterrupted run. Set '
+                'train_dataloader.persistent_workers=False for an exact '
+                'repeat.')

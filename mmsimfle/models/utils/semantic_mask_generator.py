@@ -111,15 +111,26 @@ class SemanticMaskGenerator(BaseModule):
         scores = F.avg_pool2d(upsampled, self.patch_size)  # (B, 1, H/p, W/p)
         return scores.flatten(1)  # (B, L)
 
-    def select_patches(self, scores: torch.Tensor):
+    def select_patches(self,
+                       scores: torch.Tensor,
+                       generator: Optional[torch.Generator] = None):
         """Keep the ``num_keep`` patches with the highest scores.
 
         Returns ``ids_keep`` (B, K), ``mask`` (B, L) and ``ids_restore``
-        (B, L) in the layout of mmpretrain's MAE. Equal scores are ranked by
-        patch index, so the choice is deterministic.
+        (B, L) in the layout of mmpretrain's MAE. Equal scores are ranked in
+        a random order, so a map without contrast (e.g. a channel group that
+        is zero everywhere) gives a random mask rather than always the first
+        patches. ``generator`` (optional) draws that order instead of the
+        global random state.
         """
-        ids_shuffle = torch.argsort(
-            scores, dim=1, descending=True, stable=True)  # (B, L)
+        # Sort a random permutation of each row stably, then map back.
+        noise = torch.rand(
+            scores.shape, generator=generator, device=scores.device)
+        random_order = torch.argsort(noise, dim=1)  # (B, L)
+        permuted = torch.gather(scores, 1, random_order)
+        ranks = torch.argsort(
+            permuted, dim=1, descending=True, stable=True)  # (B, L)
+        ids_shuffle = torch.gather(random_order, 1, ranks)  # (B, L)
         ids_restore = torch.argsort(ids_shuffle, dim=1)  # (B, L)
         ids_keep = ids_shuffle[:, :self.num_keep]  # (B, K)
 
@@ -130,7 +141,8 @@ class SemanticMaskGenerator(BaseModule):
 
     def forward(self,
                 feats: torch.Tensor,
-                group_ids: Optional[torch.Tensor] = None) -> SemanticMask:
+                group_ids: Optional[torch.Tensor] = None,
+                generator: Optional[torch.Generator] = None) -> SemanticMask:
         """Compute the semantic mask and grouping loss of backbone features.
 
         Args:
@@ -138,6 +150,9 @@ class SemanticMaskGenerator(BaseModule):
                 view; they are detached here.
             group_ids (torch.Tensor, optional): Group index per sample (B,).
                 Drawn uniformly at random when None.
+            generator (torch.Generator, optional): Random source for the
+                group draw and the order of tied patches; the global one
+                when None.
         """
         activations = self.group_activations(feats)  # (B, C, h, w)
         loss = self.loss_module(activations)
@@ -145,7 +160,9 @@ class SemanticMaskGenerator(BaseModule):
         batch_size = activations.shape[0]
         if group_ids is None:
             group_ids = torch.randint(
-                self.num_groups, (batch_size, ), device=activations.device)
+                self.num_groups, (batch_size, ),
+                generator=generator,
+                device=activations.device)
         with torch.no_grad():
             group_size = self.in_channels // self.num_groups
             grouped = activations.detach().unflatten(
@@ -153,7 +170,8 @@ class SemanticMaskGenerator(BaseModule):
             chosen = grouped[torch.arange(batch_size), group_ids]  # (B,M,h,w)
             group_maps = chosen.sum(dim=1, keepdim=True)  # (B, 1, h, w)
             scores = self.patch_scores(group_maps.float())  # (B, L)
-            ids_keep, mask, ids_restore = self.select_patches(scores)
+            ids_keep, mask, ids_restore = self.select_patches(
+                scores, generator)
         return SemanticMask(ids_keep, mask, ids_restore, scores, group_ids,
                             loss)
 
