@@ -288,8 +288,8 @@ def group_maps_caption(group_maps: GroupMaps, scale: int) -> List[str]:
         f'the {group_maps.kept_ids.shape[1]} patches that the group keeps '
         'visible when it is drawn for this image. A constant map (max 0: '
         'every channel of the group is zero after the ReLU) is drawn in the '
-        'lowest colour, and its kept patches are the first ones in index '
-        'order because all scores tie.',
+        'lowest colour; all its patch scores tie, so its kept patches are '
+        'drawn at random (one fixed draw here).',
     ]
 
 
