@@ -87,7 +87,9 @@ train_pipeline = [
 train_dataloader = dict(
     batch_size=32,
     num_workers=2,
-    persistent_workers=True,
+    # New workers each epoch, seeded from the restored random state, make a
+    # resumed run repeat an uninterrupted one exactly.
+    persistent_workers=False,
     dataset=dict(
         _delete_=True,
         type='FaceImageFolder',
