@@ -106,8 +106,8 @@ class FaceImageFolder(CustomDataset):
                 f'FaceImageFolder: image folder {folder!r} not found, so '
                 f'training falls back to the {count} LFW faces (25x25) that '
                 f'ship with scikit-image, written to {fallback_dir}. Point '
-                '--data-root at a FERPlus or AffectNet folder for real '
-                'training.')
+                '--data-root at a folder of face images (e.g. FERPlus) for '
+                'real training.')
             data_root, data_prefix = fallback_dir, ''
         self.folder = osp.join(data_root, data_prefix)
         super().__init__(
