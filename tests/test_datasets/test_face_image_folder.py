@@ -148,3 +148,11 @@ def test_ferplus_faces_through_simfle_pipeline():
         assert tuple(face.shape) == (3, 112, 112)
         # FERPlus files are grayscale: the face view has 3 equal channels.
         assert (face[0] == face[1]).all() and (face[1] == face[2]).all()
+
+
+def test_empty_folder_is_fatal_at_start_up(tmp_path):
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    (empty / 'label.csv').write_text('not an image\n')
+    with pytest.raises(RuntimeError, match='Found 0 files'):
+        FaceImageFolder(data_root=str(empty))
