@@ -98,8 +98,23 @@ class LoadFaceImage(BaseTransform):
         self.num_skipped = 0
 
     def transform(self, results: Dict) -> Optional[Dict]:
-        """Read ``results['img_path']`` into ``results['img']``."""
-        path = results['img_path']
+        """Read ``results['img_path']`` into ``results['img']``.
+
+        A data set that keeps pixels in memory (``FER2013CSV``) passes
+        ``img`` and no path; a (H, W) or (H, W, 1) uint8 image is then made
+        3-channel BGR and nothing is read.
+        """
+        path = results.get('img_path')
+        if path is None and results.get('img') is not None:
+            img = np.asarray(results['img'], dtype=np.uint8)
+            if img.ndim == 3 and img.shape[2] == 1:
+                img = img[..., 0]
+            if img.ndim == 2:
+                img = np.repeat(img[..., None], 3, axis=2)  # (H, W, 3)
+            results['img'] = img
+            results['img_shape'] = img.shape[:2]
+            results['ori_shape'] = img.shape[:2]
+            return results
         try:
             img = read_face_image(path, self.min_size)
         except UnreadableImageError as error:
