@@ -1,53 +1,29 @@
 # AffectNet, 8 classes: train training.csv, validate and report on
 # validation.csv (AffectNet's test set is not public). Faces are cropped to the
 # CSV face boxes.
+_base_ = ['./linear_probe_loaders.py']
+
 data_root = 'data/affectnet/'
 num_classes = 8
 
-train_pipeline = [
-    dict(type='LoadFaceImage', on_error='skip'),
-    dict(type='CropFaceBox'),
-    dict(type='RandomResizedCrop', scale=224, backend='pillow'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadFaceImage', on_error='raise'),
-    dict(type='CropFaceBox'),
-    dict(type='Resize', scale=(224, 224), backend='pillow'),
-    dict(type='PackInputs'),
-]
-
-train_dataloader = dict(batch_size=128,
-                        num_workers=8,
-                        persistent_workers=True,
-                        sampler=dict(type='DefaultSampler', shuffle=True),
-                        collate_fn=dict(type='default_collate'),
-                        dataset=dict(type='AffectNet',
-                                     data_root=data_root,
-                                     ann_file='training.csv',
-                                     num_classes=8,
-                                     crop_face=True,
-                                     pipeline=train_pipeline))
-val_dataloader = dict(batch_size=128,
-                      num_workers=8,
-                      persistent_workers=True,
-                      sampler=dict(type='DefaultSampler', shuffle=False),
-                      collate_fn=dict(type='default_collate'),
-                      dataset=dict(type='AffectNet',
-                                   data_root=data_root,
-                                   ann_file='validation.csv',
-                                   num_classes=8,
-                                   crop_face=True,
-                                   pipeline=test_pipeline))
-test_dataloader = dict(batch_size=128,
-                       num_workers=8,
-                       persistent_workers=True,
-                       sampler=dict(type='DefaultSampler', shuffle=False),
-                       collate_fn=dict(type='default_collate'),
-                       dataset=dict(type='AffectNet',
-                                    data_root=data_root,
-                                    ann_file='validation.csv',
-                                    num_classes=8,
-                                    crop_face=True,
-                                    pipeline=test_pipeline))
+train_dataloader = dict(
+    dataset=dict(
+        type='AffectNet',
+        data_root=data_root,
+        ann_file='training.csv',
+        num_classes=8,
+        crop_face=True))
+val_dataloader = dict(
+    dataset=dict(
+        type='AffectNet',
+        data_root=data_root,
+        ann_file='validation.csv',
+        num_classes=8,
+        crop_face=True))
+test_dataloader = dict(
+    dataset=dict(
+        type='AffectNet',
+        data_root=data_root,
+        ann_file='validation.csv',
+        num_classes=8,
+        crop_face=True))

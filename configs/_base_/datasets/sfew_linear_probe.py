@@ -1,46 +1,22 @@
 # SFEW 2.0 (7 classes): train on Train, validate and report on Val (the
 # Test labels are not public).
+_base_ = ['./linear_probe_loaders.py']
+
 data_root = 'data/sfew/'
 num_classes = 7
 
-train_pipeline = [
-    dict(type='LoadFaceImage', on_error='skip'),
-    dict(type='CropFaceBox'),
-    dict(type='RandomResizedCrop', scale=224, backend='pillow'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadFaceImage', on_error='raise'),
-    dict(type='CropFaceBox'),
-    dict(type='Resize', scale=(224, 224), backend='pillow'),
-    dict(type='PackInputs'),
-]
-
-train_dataloader = dict(batch_size=128,
-                        num_workers=8,
-                        persistent_workers=True,
-                        sampler=dict(type='DefaultSampler', shuffle=True),
-                        collate_fn=dict(type='default_collate'),
-                        dataset=dict(type='SFEW',
-                                     data_root=data_root,
-                                     split='train',
-                                     pipeline=train_pipeline))
-val_dataloader = dict(batch_size=128,
-                      num_workers=8,
-                      persistent_workers=True,
-                      sampler=dict(type='DefaultSampler', shuffle=False),
-                      collate_fn=dict(type='default_collate'),
-                      dataset=dict(type='SFEW',
-                                   data_root=data_root,
-                                   split='val',
-                                   pipeline=test_pipeline))
-test_dataloader = dict(batch_size=128,
-                       num_workers=8,
-                       persistent_workers=True,
-                       sampler=dict(type='DefaultSampler', shuffle=False),
-                       collate_fn=dict(type='default_collate'),
-                       dataset=dict(type='SFEW',
-                                    data_root=data_root,
-                                    split='val',
-                                    pipeline=test_pipeline))
+train_dataloader = dict(
+    dataset=dict(
+        type='SFEW',
+        data_root=data_root,
+        split='train'))
+val_dataloader = dict(
+    dataset=dict(
+        type='SFEW',
+        data_root=data_root,
+        split='val'))
+test_dataloader = dict(
+    dataset=dict(
+        type='SFEW',
+        data_root=data_root,
+        split='val'))
