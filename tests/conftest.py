@@ -1,5 +1,6 @@
 # Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
 import copy
+import logging
 import os
 import warnings
 from pathlib import Path
@@ -79,3 +80,16 @@ def tiny_simfle_cfg(depth: int = 18,
 @pytest.fixture
 def tiny_cfg():
     return tiny_simfle_cfg
+
+
+@pytest.fixture
+def log_messages():
+    """Collect the messages of the current mmengine logger."""
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    messages = []
+    handler = logging.Handler(level=logging.DEBUG)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logger.addHandler(handler)
+    yield messages
+    logger.removeHandler(handler)

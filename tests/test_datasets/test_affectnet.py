@@ -1,10 +1,8 @@
 # Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
-import logging
 
 import cv2
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 from mmpretrain.registry import DATASETS
 
 from mmsimfle.datasets import AffectNet
@@ -55,17 +53,6 @@ def write_affectnet(root, rows=ROWS, ann_file='training.csv', header=True):
 def affectnet_root(tmp_path):
     return write_affectnet(tmp_path / 'affectnet')
 
-
-@pytest.fixture
-def log_messages():
-    """Collect the messages of the current mmengine logger."""
-    logger = MMLogger.get_current_instance()
-    messages = []
-    handler = logging.Handler(level=logging.DEBUG)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
 
 
 def infos(dataset):

@@ -1,12 +1,10 @@
 # Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
-import logging
 
 import cv2
 import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.dataset import Compose
-from mmengine.logging import MMLogger
 from mmpretrain.registry import DATASETS, TRANSFORMS
 
 from conftest import FERPLUS_ROOT, R50_CONFIG, requires_ferplus
@@ -41,17 +39,6 @@ def test_folder_is_scanned_recursively(face_folder):
     assert names == ['a.png', 'b.JPG', 'sub/c.jpg', 'sub/deeper/d.jpeg']
     assert all('gt_label' not in info for info in infos)
 
-
-@pytest.fixture
-def log_messages():
-    """Collect the messages of the current mmengine logger."""
-    logger = MMLogger.get_current_instance()
-    messages = []
-    handler = logging.Handler(level=logging.DEBUG)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
 
 
 def test_indices_subsample_and_log_count(face_folder, log_messages):

@@ -1,13 +1,11 @@
 # Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
 import csv
-import logging
 import os.path as osp
 from collections import Counter
 
 import cv2
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 from mmpretrain.registry import DATASETS
 
 from conftest import FERPLUS_ROOT, requires_ferplus
@@ -103,17 +101,6 @@ def write_ferplus(root, rows=ROWS, folder='FER2013Train',
 def ferplus_root(tmp_path):
     return write_ferplus(tmp_path / 'ferplus')
 
-
-@pytest.fixture
-def log_messages():
-    """Collect the messages of the current mmengine logger."""
-    logger = MMLogger.get_current_instance()
-    messages = []
-    handler = logging.Handler(level=logging.DEBUG)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
 
 
 def labels_by_name(dataset):

@@ -1,10 +1,8 @@
 # Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
-import logging
 
 import cv2
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 from PIL import Image
 
 from mmsimfle.datasets import FaceImageFolder
@@ -12,17 +10,6 @@ from mmsimfle.datasets.transforms.loading import (LoadFaceImage,
                                                   UnreadableImageError,
                                                   read_face_image)
 
-
-@pytest.fixture
-def log_messages():
-    """Collect the messages of the current mmengine logger."""
-    logger = MMLogger.get_current_instance()
-    messages = []
-    handler = logging.Handler(level=logging.DEBUG)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
 
 
 def colour_image(size=16) -> np.ndarray:

@@ -1,11 +1,9 @@
 # Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
-import logging
 import os.path as osp
 
 import cv2
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 from mmpretrain.registry import DATASETS
 
 from mmsimfle.datasets import RAFDB
@@ -47,17 +45,6 @@ def write_rafdb(root, lines=LINES):
 def rafdb_root(tmp_path):
     return write_rafdb(tmp_path / 'basic')
 
-
-@pytest.fixture
-def log_messages():
-    """Collect the messages of the current mmengine logger."""
-    logger = MMLogger.get_current_instance()
-    messages = []
-    handler = logging.Handler(level=logging.DEBUG)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
 
 
 def infos(dataset):

@@ -1,11 +1,9 @@
 # Copyright (c) mmsimfle contributors. Licensed under the Apache License 2.0.
-import logging
 import shutil
 
 import cv2
 import numpy as np
 import pytest
-from mmengine.logging import MMLogger
 from mmpretrain.registry import DATASETS
 
 from mmsimfle.datasets import SFEW
@@ -40,17 +38,6 @@ def write_sfew(root, counts=TRAIN_COUNTS, folder='Train'):
 def sfew_root(tmp_path):
     return write_sfew(tmp_path / 'sfew')
 
-
-@pytest.fixture
-def log_messages():
-    """Collect the messages of the current mmengine logger."""
-    logger = MMLogger.get_current_instance()
-    messages = []
-    handler = logging.Handler(level=logging.DEBUG)
-    handler.emit = lambda record: messages.append(record.getMessage())
-    logger.addHandler(handler)
-    yield messages
-    logger.removeHandler(handler)
 
 
 def infos(dataset):
