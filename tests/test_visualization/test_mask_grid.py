@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
-from conftest import CPU_CONFIG, tiny_simfle_cfg
+from conftest import CPU_CONFIG
 from mmsimfle.visualization import (MASK_GREY, build_face_view_pipeline,
                                     compute_mask_panels, dataset_pipeline,
                                     denormalize, draw_group_ids,
@@ -21,33 +21,7 @@ from mmsimfle.visualization import (MASK_GREY, build_face_view_pipeline,
 from mmsimfle.visualization import grids
 from mmsimfle.visualization.visualize_masks import main as visualize_main
 
-FACE = 64  # 2x2 ResNet-18 features, so group maps vary over the face
-PATCH = 16  # 16 patches, 4 kept
-GROUPS = 4
-
-PIPELINE = [
-    dict(type='LoadFaceImage', on_error='skip'),
-    dict(
-        type='MultiView',
-        num_views=[2, 1],
-        transforms=[
-            [dict(type='RandomResizedCrop', scale=FACE)],
-            [
-                dict(type='ResizeEdge', scale=FACE, edge='short'),
-                dict(type='CenterCrop', crop_size=FACE),
-            ],
-        ]),
-    dict(type='PackInputs'),
-]
-
-
-def model_cfg() -> dict:
-    # Random convolution weights: with reference_init all groups start equal.
-    return tiny_simfle_cfg(
-        face_size=FACE,
-        patch_size=PATCH,
-        num_groups=GROUPS,
-        mask_generator=dict(reference_init=False))
+from visualization_setup import FACE, GROUPS, PATCH, PIPELINE, model_cfg
 
 
 def build_model(seed: int = 0):

@@ -12,35 +12,9 @@ from mmengine.runner import Runner
 from mmengine.visualization import Visualizer
 from mmpretrain.registry import HOOKS, MODELS
 
-from conftest import tiny_simfle_cfg
 from mmsimfle.engine import SimFLEMaskVisualizationHook
 
-FACE = 64
-PATCH = 16
-GROUPS = 4
-
-PIPELINE = [
-    dict(type='LoadFaceImage', on_error='skip'),
-    dict(
-        type='MultiView',
-        num_views=[2, 1],
-        transforms=[
-            [dict(type='RandomResizedCrop', scale=FACE)],
-            [
-                dict(type='ResizeEdge', scale=FACE, edge='short'),
-                dict(type='CenterCrop', crop_size=FACE),
-            ],
-        ]),
-    dict(type='PackInputs'),
-]
-
-
-def model_cfg() -> dict:
-    return tiny_simfle_cfg(
-        face_size=FACE,
-        patch_size=PATCH,
-        num_groups=GROUPS,
-        mask_generator=dict(reference_init=False))
+from visualization_setup import FACE, GROUPS, PIPELINE, model_cfg
 
 
 def write_faces(folder, count: int) -> list:
