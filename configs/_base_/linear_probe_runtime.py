@@ -1,6 +1,6 @@
 # Runtime of the linear-probe configs. The result is the test split after the
-# last epoch (tools/train.py runs it after training); the checkpoint of the
-# best validation epoch is kept beside it, labelled "best" in its file name.
+# last epoch, which tools/train.py runs after training. The checkpoint of the
+# best validation epoch is kept beside it, with "best" in its file name.
 _base_ = ['./default_runtime.py']
 
 default_hooks = dict(

@@ -6,7 +6,7 @@
 # FER2013Train/Valid/Test folders); only the images of FER2013Train are read.
 # Set it with `tools/train.py --data-root PATH`. Without that folder the
 # dataset falls back to the 100 LFW faces that ship with scikit-image and
-# says so in the log.
+# logs a warning.
 _base_ = [
     '../_base_/models/simfle_r50.py',
     '../_base_/datasets/affectnet_simfle.py',

@@ -9,7 +9,7 @@ from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import DATASETS
 
 FALLBACK_CHOICES = ('skimage_lfw_subset', )
-# scikit-image's ``lfw_subset`` holds 100 faces followed by 100 non-faces.
+# scikit-image's ``lfw_subset`` contains 100 faces followed by 100 non-faces.
 LFW_SUBSET_FACES = 100
 
 

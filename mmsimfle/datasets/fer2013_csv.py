@@ -24,13 +24,13 @@ IMAGE_SIDE = 48
 class FER2013CSV(BaseDataset):
     """FERPlus read straight from ``fer2013.csv`` and ``fer2013new.csv``.
 
-    ``fer2013.csv`` (FER2013 challenge data: ``emotion,pixels,Usage``, the
-    pixels of a 48x48 grayscale face as 2,304 space-separated values) and
-    ``fer2013new.csv`` (FERPlus votes: ``Usage,Image name`` and the 10 vote
-    counts) have one row per FER2013 image in the same order, so row i of
-    one belongs to row i of the other; every pair is checked to have the
-    same Usage. FERPlus rows with an empty image name are the images that
-    FERPlus dropped and are left out. Labels follow :class:`FERPlus` (same
+    ``fer2013.csv`` is the FER2013 challenge data: ``emotion,pixels,Usage``,
+    with the pixels of a 48x48 grayscale face as 2,304 space-separated
+    values. ``fer2013new.csv`` contains the FERPlus votes: ``Usage,Image
+    name`` and the 10 vote counts. Both have one row per FER2013 image in
+    the same order, so row i of one belongs to row i of the other, and every
+    pair is checked to have the same Usage. FERPlus rows with an empty image
+    name are the images that FERPlus dropped, and they are left out. Labels follow :class:`FERPlus` (same
     modes, classes and counts in the log). The pixels are kept in memory
     as ``img`` (uint8, 48x48), which ``LoadFaceImage`` accepts in place of
     a file.

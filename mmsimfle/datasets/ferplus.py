@@ -95,7 +95,7 @@ class FERPlus(BaseDataset):
       largest count is the label if it has more than half of the remaining
       votes, otherwise the image is unknown. Images whose label is unknown
       or NF are left out.
-    - ``'probability'``: ``gt_score`` holds the 8 emotion counts normalised
+    - ``'probability'``: ``gt_score`` contains the 8 emotion counts normalised
       to sum 1 (float32, shape (8,)) and ``gt_label`` its argmax, the first
       class on ties. Images with no emotion vote left are left out.
 

@@ -5,7 +5,7 @@ The full protocol (``tools/train.py`` on a linear-probe config) runs the
 frozen backbone on freshly augmented images in every epoch. This tool runs
 it once per image with the test transform, stores the pooled features and
 trains the same linear layer (same init, SGD settings, batch size and
-epochs) on them in memory. It is much faster on a CPU, but it sees no
+epochs) on them in memory. It is much faster on a CPU, but it uses no
 augmentation, so its accuracy can differ from the full protocol; compare
 both on one checkpoint before trusting it.
 

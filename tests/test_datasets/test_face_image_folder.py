@@ -134,7 +134,8 @@ def test_ferplus_faces_through_simfle_pipeline():
         assert tuple(view1.shape) == (3, 224, 224)
         assert tuple(face.shape) == (3, 112, 112)
         # FERPlus files are grayscale: the face view has 3 equal channels.
-        assert (face[0] == face[1]).all() and (face[1] == face[2]).all()
+        assert (face[0] == face[1]).all()
+        assert (face[1] == face[2]).all()
 
 
 def test_empty_folder_is_fatal_at_start_up(tmp_path):

@@ -48,7 +48,7 @@ def test_training_split_joins_rows_and_labels(tmp_path):
     assert [info['gt_label'] for info in infos] == [0, 1]
     assert dataset.dropped_counts['dropped_by_ferplus'] == 1
     assert dataset.dropped_counts['NF'] == 1
-    # Row 2 of fer2013.csv holds pixel values (10 + i) % 256.
+    # Row 2 of fer2013.csv contains pixel values (10 + i) % 256.
     assert infos[1]['img'].shape == (48, 48)
     assert infos[1]['img'][0, :3].tolist() == [10, 11, 12]
 

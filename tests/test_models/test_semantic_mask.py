@@ -63,7 +63,7 @@ def test_equal_scores_give_random_kept_patches():
     assert set(ids_keep[0].tolist()) != set(range(12))
 
 
-def test_ties_below_the_cut_do_not_change_kept_set():
+def test_ties_below_cut_keep_set():
     # Patches 0-11 score 2, the rest tie at 1: the kept set is fixed.
     generator = make_generator()
     scores = torch.ones(4, 49)

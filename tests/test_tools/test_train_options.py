@@ -46,12 +46,14 @@ def test_auto_scale_lr_and_amp_options():
 
 def test_resume_options(tmp_path):
     auto = config_for(CPU_CONFIG, '--resume')
-    assert auto.resume is True and auto.load_from is None
+    assert auto.resume is True
+    assert auto.load_from is None
 
     checkpoint = tmp_path / 'epoch_1.pth'
     checkpoint.write_bytes(b'')
-    given = config_for(CPU_CONFIG, '--resume', str(checkpoint))
-    assert given.resume is True and given.load_from == str(checkpoint)
+    explicit = config_for(CPU_CONFIG, '--resume', str(checkpoint))
+    assert explicit.resume is True
+    assert explicit.load_from == str(checkpoint)
 
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         config_for(CPU_CONFIG, '--resume', str(tmp_path / 'missing.pth'))

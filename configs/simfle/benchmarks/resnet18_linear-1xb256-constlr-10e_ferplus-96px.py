@@ -4,9 +4,10 @@
 # labelled FER2013Train faces with SGD lr 0.005 and reports on the full
 # FER2013Test split. Unlike the ResNet-50 protocol, the pooled features pass
 # a BatchNorm without affine parameters (as in MAE's linear probe) before the
-# linear layer: the features of a briefly trained or random ResNet-18 are far
-# from unit scale, and at the protocol's lr 0.5 the raw-feature probe diverged
-# (training loss 30-65, every test image predicted as one class). The lr was
+# linear layer, because the features of a briefly trained or random ResNet-18
+# are far from unit scale. At the protocol's lr 0.5 the raw-feature probe
+# diverged (training loss 30-65, every test image predicted as one class).
+# The lr was
 # chosen on FER2013Valid with the fast probe among 0.5, 0.1, 0.02 and 0.005
 # (docs/linear_probe.md).
 #   python tools/train.py configs/simfle/benchmarks/resnet18_linear-1xb256-constlr-10e_ferplus-96px.py \

@@ -71,10 +71,10 @@ class LoadFaceImage(BaseTransform):
     (see :func:`read_face_image` for the conversions). With
     ``on_error='skip'`` (for training), an unreadable file makes the
     transform return None, so mmengine's ``BaseDataset`` draws another
-    sample; each skip is logged as a warning with the file, the reason and
-    the running count of skips in this process (the first
-    ``max_logged`` in full, then every 100th). With ``on_error='raise'``
-    (for evaluation, where every image must count) it raises
+    sample. Each skip is logged as a warning with the file, the reason and
+    the running count of skips in this process. The first ``max_logged``
+    skips are logged, then every 100th. With ``on_error='raise'`` (for
+    evaluation, where every image must count) it raises
     ``UnreadableImageError``.
 
     Args:
@@ -101,8 +101,8 @@ class LoadFaceImage(BaseTransform):
         """Read ``results['img_path']`` into ``results['img']``.
 
         A data set that keeps pixels in memory (``FER2013CSV``) passes
-        ``img`` and no path; a (H, W) or (H, W, 1) uint8 image is then made
-        3-channel BGR and nothing is read.
+        ``img`` and no path. Such a (H, W) or (H, W, 1) uint8 image is made
+        3-channel BGR, and no file is read.
         """
         path = results.get('img_path')
         if path is None and results.get('img') is not None:

@@ -9,7 +9,7 @@ from mmpretrain.registry import MODELS
 
 
 class FaceMAEViT(MAEViT):
-    """MAE's ViT encoder that sees the patches chosen by a semantic mask.
+    """MAE's ViT encoder over the patches chosen by a semantic mask.
 
     It reuses mmpretrain's ``MAEViT`` (patch embedding, fixed 2-D sine-cosine
     position embeddings, class token, transformer layers, final LayerNorm)
@@ -46,8 +46,8 @@ class FaceMAEViT(MAEViT):
 class FaceMAENeck(BaseModule):
     """FaceMAE of SimFLE: a masked autoencoder of the face view.
 
-    The encoder (a ViT, :class:`FaceMAEViT`) sees only the patches kept by
-    the semantic mask plus a class token; the decoder (mmpretrain's
+    The encoder (a ViT, :class:`FaceMAEViT`) encodes only the patches kept
+    by the semantic mask plus a class token. The decoder (mmpretrain's
     ``MAEPretrainDecoder``, with a learned mask token and fixed sine-cosine
     position embeddings) predicts the pixels of every patch.
 

@@ -11,12 +11,12 @@ from mmpretrain.registry import MODELS
 class SemanticMask(NamedTuple):
     """What FaceMAE needs from the semantic masking, batch-first.
 
-    ``ids_keep`` (B, K) are the kept patch indices, most active first;
-    ``mask`` (B, L) is 1 for a masked patch and 0 for a kept one;
-    ``ids_restore`` (B, L) puts [kept, masked] tokens back in patch order;
-    ``patch_scores`` (B, L) are the per-patch means of the group map;
-    ``group_ids`` (B,) are the channel groups drawn for the samples;
-    ``loss`` is the weighted channel grouping loss.
+    - ``ids_keep`` (B, K): the kept patch indices, most active first.
+    - ``mask`` (B, L): 1 for a masked patch and 0 for a kept one.
+    - ``ids_restore`` (B, L): puts [kept, masked] tokens back in patch order.
+    - ``patch_scores`` (B, L): the per-patch means of the group map.
+    - ``group_ids`` (B,): the channel groups drawn for the samples.
+    - ``loss``: the weighted channel grouping loss.
     """
     ids_keep: torch.Tensor
     mask: torch.Tensor
