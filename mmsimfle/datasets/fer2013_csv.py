@@ -30,10 +30,10 @@ class FER2013CSV(BaseDataset):
     name`` and the 10 vote counts. Both have one row per FER2013 image in
     the same order, so row i of one belongs to row i of the other, and every
     pair is checked to have the same Usage. FERPlus rows with an empty image
-    name are the images that FERPlus dropped, and they are left out. Labels follow :class:`FERPlus` (same
-    modes, classes and counts in the log). The pixels are kept in memory
-    as ``img`` (uint8, 48x48), which ``LoadFaceImage`` accepts in place of
-    a file.
+    name are the images that FERPlus dropped, and they are left out. Labels
+    follow :class:`FERPlus` (same modes, classes and counts in the log). The
+    pixels are kept in memory as ``img`` (uint8, 48x48), which
+    ``LoadFaceImage`` accepts in place of a file.
 
     Args:
         data_root (str): Folder with both CSV files.
